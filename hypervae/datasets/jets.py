@@ -1,0 +1,175 @@
+"""The jets array: particles plus jet-level fields, and its parquet I/O.
+
+Every source of jets in :mod:`hypervae.datasets` returns the same layout::
+
+    N * {
+        particles: var * Momentum4D[pt, eta, phi, mass],   # GeV, sorted by pT
+        jet_type: int8,      # JetNet code: g=0, q=1, t=2, w=3, z=4
+        pt, eta, phi, mass: float32,   # the clustered jet (all its constituents)
+        n_particles: int32,  # stored particles (at most the kept number)
+        n_constituents: int32,  # constituents of the clustered jet
+    }
+
+``jets.particles`` is an awkward array of ``vector`` ``Momentum4D`` records that the
+:mod:`hypervae.physics` functions take directly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from ..physics.kinematics import cartesian_to_ptetaphim, jet_p4, particles_of
+
+__all__ = [
+    "JET_TYPES",
+    "jet_type_code",
+    "jet_type_name",
+    "load_parquet",
+    "make_jets",
+    "save_parquet",
+    "split_indices",
+]
+
+JET_TYPES = ("g", "q", "t", "w", "z")
+
+
+def jet_type_code(jet_type: str | int) -> int:
+    """JetNet code of a jet type: ``"g"`` -> 0, ..., ``"z"`` -> 4.
+
+    Example:
+        >>> jet_type_code("t"), jet_type_code(3)
+        (2, 3)
+    """
+    if isinstance(jet_type, str) and jet_type.lower() in JET_TYPES:
+        return JET_TYPES.index(jet_type.lower())
+    if isinstance(jet_type, int | np.integer) and 0 <= int(jet_type) < len(JET_TYPES):
+        return int(jet_type)
+    msg = f"unknown jet type {jet_type!r}; expected one of {JET_TYPES} or a code 0-4"
+    raise ValueError(msg)
+
+
+def jet_type_name(code: int | str) -> str:
+    """Name of a jet type code (``2`` -> ``"t"``)."""
+    return JET_TYPES[jet_type_code(code)]
+
+
+def make_jets(
+    particles: ak.Array,
+    jet_type: str | int | Iterable[int],
+    pt: Any = None,
+    eta: Any = None,
+    phi: Any = None,
+    mass: Any = None,
+    n_constituents: Any = None,
+) -> ak.Array:
+    """Builds the jets array from particles and optional jet-level values.
+
+    Jet-level values left out are computed from the given particles (their 4-momentum
+    sum); ``n_constituents`` defaults to the number of particles.
+
+    Arguments:
+        particles: ``N * var * Momentum4D`` particles.
+        jet_type: One type for all jets or one code per jet.
+
+    Example:
+        >>> from hypervae.physics import from_padded
+        >>> parts = from_padded(np.array([[[5.0, 3, 0, 4]]]), np.array([[True]]))
+        >>> jets = make_jets(parts, "q")
+        >>> int(jets.jet_type[0]), float(jets.pt[0]), int(jets.n_particles[0])
+        (1, 3.0, 1)
+    """
+    particles = particles_of(particles)
+    n = len(particles)
+    if isinstance(jet_type, str | int | np.integer):
+        codes = np.full(n, jet_type_code(jet_type), dtype=np.int8)
+    else:
+        codes = np.asarray([jet_type_code(int(c)) for c in np.asarray(jet_type)], dtype=np.int8)
+        if codes.shape != (n,):
+            msg = f"jet_type has {codes.size} entries for {n} jets"
+            raise ValueError(msg)
+    computed = cartesian_to_ptetaphim(jet_p4(particles)) if n else [np.zeros(0)] * 4
+    given = (pt, eta, phi, mass)
+    values = [
+        np.asarray(computed[k] if given[k] is None else given[k], dtype=np.float32)
+        for k in range(4)
+    ]
+    counts = ak.to_numpy(ak.num(particles, axis=1)).astype(np.int32)
+    n_const = counts if n_constituents is None else np.asarray(n_constituents, dtype=np.int32)
+    return ak.zip(
+        {
+            "particles": particles,
+            "jet_type": codes,
+            "pt": values[0],
+            "eta": values[1],
+            "phi": values[2],
+            "mass": values[3],
+            "n_particles": counts,
+            "n_constituents": n_const,
+        },
+        depth_limit=1,
+    )
+
+
+def split_indices(
+    n: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 42
+) -> dict[str, np.ndarray]:
+    """Random train/val/test indices (JetNet's 70/15/15 with seed 42 by default).
+
+    Example:
+        >>> parts = split_indices(20)
+        >>> [len(parts[k]) for k in ("train", "val", "test")]
+        [14, 3, 3]
+    """
+    if not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
+        msg = f"fractions must be non-negative and add up to 1, got {fractions}"
+        raise ValueError(msg)
+    perm = np.random.default_rng(seed).permutation(n)
+    n_train = round(fractions[0] * n)
+    n_val = round(fractions[1] * n)
+    return {
+        "train": np.sort(perm[:n_train]),
+        "val": np.sort(perm[n_train : n_train + n_val]),
+        "test": np.sort(perm[n_train + n_val :]),
+    }
+
+
+def save_parquet(jets: ak.Array, path: str | os.PathLike[str], compression_level: int = 19) -> Path:
+    """Writes jets to a parquet file atomically (temporary file, then rename).
+
+    Floats are stored with byte-stream splitting and zstd compression.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        ak.to_parquet(
+            jets,
+            tmp,
+            compression="zstd",
+            compression_level=compression_level,
+            parquet_byte_stream_split=True,
+            parquet_dictionary_encoding=False,
+            extensionarray=False,
+        )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_parquet(path: str | os.PathLike[str]) -> ak.Array:
+    """Reads jets written by :func:`save_parquet` (``Momentum4D`` behaviour attached)."""
+    jets = ak.from_parquet(path)
+    if "particles" not in ak.fields(jets):
+        msg = f"{path}: not a hypervae jets file (no 'particles' field; fields {ak.fields(jets)})"
+        raise ValueError(msg)
+    return ak.with_field(jets, ak.with_name(jets["particles"], "Momentum4D"), "particles")
