@@ -14,6 +14,7 @@ Example:
 
 __version__ = "0.1.0"
 
-from . import datasets, physics
+from . import datasets, losses, nn, physics
+from .model import HyperVAE, HyperVAEConfig
 
-__all__ = ["__version__", "datasets", "physics"]
+__all__ = ["HyperVAE", "HyperVAEConfig", "__version__", "datasets", "losses", "nn", "physics"]

@@ -1,0 +1,438 @@
+r"""The hypergraph VAE: :class:`HyperVAE` and :class:`HyperVAEConfig`.
+
+**Encoder.** Particles (4-momenta in the canonical jet frame, one scale per jet) go
+through a Lorentz-equivariant L-GATr (:class:`~hypervae.nn.ParticleLGATr`), whose
+invariant scalar outputs are the particle embeddings. Edge and hyperedge features go
+through residual MLPs; each particle then attends to its incident edges and hyperedges
+(:class:`~hypervae.nn.IncidenceCrossAttention`). Mean and max pooling give the jet
+embedding, from which linear heads give the latent mean and the clamped log-variance.
+
+**Decoder.** The latent code and a jet-type embedding condition three heads: jet
+features (log pT, eta, log mass, normalised), a categorical multiplicity over
+``1..max_particles``, and a particle decoder. The particle decoder is an L-GATr over
+``max_particles`` slots whose scalar inputs are the condition plus a learned slot
+embedding and whose vector input is the jet 4-momentum in the canonical frame
+:math:`J = (\sqrt{1 + m^2/p_T^2}, 1, 0, 0)`; it outputs one 4-vector and one existence
+logit per slot. Given :math:`J`, the decoder is exactly Lorentz equivariant.
+
+**Topology.** Slot existence is sampled with a straight-through binary Gumbel-softmax
+at temperature ``tau``; the consistency loss (summed existing 4-momenta against
+:math:`J`) reaches the existence logits through it, a binary cross-entropy ties them to
+the true multiplicity, and the multiplicity head is trained with a cross-entropy. At
+sampling time the multiplicity is drawn from the head and the slots with the largest
+existence logits are kept.
+
+**Losses.** Masked Chamfer distance on particles, a 1D Wasserstein distance on the
+projected 2-point EEC, jet-feature MSE, consistency, KL with free bits, multiplicity
+and existence cross-entropies (:meth:`HyperVAE.compute_loss` returns each term).
+
+References:
+    | Kingma, Welling, Auto-Encoding Variational Bayes (2013) https://arxiv.org/abs/1312.6114
+    | Jang, Gu, Poole, Categorical Reparameterization with Gumbel-Softmax (2016)
+    | https://arxiv.org/abs/1611.01144
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch_geometric.utils import to_dense_batch
+
+from .datasets.jets import JET_TYPES, jet_type_code, make_jets
+from .losses import chamfer_distance, eec_distribution_loss, jet_feature_loss, kl_divergence
+from .nn.fusion import IncidenceCrossAttention
+from .nn.lgatr import ParticleLGATr, ParticleLGATrConfig
+from .nn.mlp import ResidualMLP
+from .physics.kinematics import JetFrame, from_jet_frame, from_padded
+
+__all__ = ["HyperVAE", "HyperVAEConfig", "JetFeatureNorm"]
+
+LOSS_TERMS = ("chamfer", "eec", "jet", "consistency", "kl", "multiplicity", "existence")
+
+
+@dataclass
+class JetFeatureNorm:
+    """Mean and standard deviation of ``(log pT, eta, log mass)``, fitted on training jets."""
+
+    mean: list[float] = field(default_factory=lambda: [np.log(1000.0), 0.0, np.log(100.0)])
+    std: list[float] = field(default_factory=lambda: [0.1, 1.0, 0.5])
+
+    @classmethod
+    def fit(cls, jets: ak.Array) -> JetFeatureNorm:
+        """Fits the statistics on jets (use the training split only)."""
+        feats = _jet_targets(jets)
+        return cls(mean=feats.mean(0).tolist(), std=np.maximum(feats.std(0), 1e-3).tolist())
+
+
+def _jet_targets(jets: ak.Array) -> np.ndarray:
+    pt = ak.to_numpy(jets["pt"]).astype(np.float64)
+    mass = np.maximum(ak.to_numpy(jets["mass"]).astype(np.float64), 1e-3)
+    return np.stack([np.log(pt), ak.to_numpy(jets["eta"]).astype(np.float64), np.log(mass)], -1)
+
+
+@dataclass
+class HyperVAEConfig:
+    """Every hyperparameter of :class:`HyperVAE`; accepts dicts and round-trips JSON.
+
+    Example:
+        >>> cfg = HyperVAEConfig(latent_dim=8)
+        >>> HyperVAEConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+        True
+    """
+
+    max_particles: int = 30
+    latent_dim: int = 16
+    hidden: int = 64
+    num_heads: int = 4
+    edge_features: int = 5
+    hyperedge_features: int = 4
+    use_edges: bool = True
+    use_hyperedges: bool = True
+    encoder: ParticleLGATrConfig = field(default_factory=ParticleLGATrConfig)
+    decoder: ParticleLGATrConfig = field(default_factory=ParticleLGATrConfig)
+    logvar_min: float = -8.0
+    logvar_max: float = 4.0
+    free_bits: float = 0.0
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "chamfer": 1.0,
+            "eec": 1.0,
+            "jet": 1.0,
+            "consistency": 1.0,
+            "kl": 1.0,
+            "multiplicity": 0.1,
+            "existence": 0.1,
+        }
+    )
+    norm: JetFeatureNorm = field(default_factory=JetFeatureNorm)
+
+    def __post_init__(self) -> None:
+        for name, kind in (("encoder", ParticleLGATrConfig), ("decoder", ParticleLGATrConfig)):
+            setattr(self, name, kind.cast(getattr(self, name)))
+        if isinstance(self.norm, dict):
+            self.norm = JetFeatureNorm(**self.norm)
+        unknown = set(self.loss_weights) - set(LOSS_TERMS)
+        if unknown:
+            msg = f"unknown loss_weights keys {sorted(unknown)}; expected {LOSS_TERMS}"
+            raise ValueError(msg)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> HyperVAEConfig:
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            msg = f"unknown HyperVAEConfig keys: {sorted(unknown)}"
+            raise ValueError(msg)
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+
+class HyperVAE(nn.Module):
+    """Lorentz-equivariant hypergraph variational autoencoder for jets.
+
+    Shapes:
+        encode: a PyG batch with ``x [n, 4]``, ``batch [n]``, ``jet_type [B]`` and
+        optionally ``edge_index [2, M]``, ``edge_attr [M, edge_features]``,
+        ``hyperedge_index [2, I]`` (particle, hyperedge), ``hyperedge_attr [K, F]``;
+        returns ``mu, logvar [B, latent_dim]``.
+        decode: ``z [B, latent_dim]``, ``jet_type [B]`` -> dict of ``p4 [B, P, 4]``,
+        ``exist_logits [B, P]``, ``mult_logits [B, P]``, ``jet [B, 3]``.
+
+    Example:
+        >>> model = HyperVAE(HyperVAEConfig(max_particles=6, latent_dim=4, hidden=16))
+        >>> jets = model.sample(3, jet_type="t", seed=0)
+        >>> len(jets), bool((jets.jet_type == 2).all())
+        (3, True)
+    """
+
+    def __init__(self, config: HyperVAEConfig | dict[str, Any] | None = None) -> None:
+        super().__init__()
+        cfg = (
+            config if isinstance(config, HyperVAEConfig) else HyperVAEConfig.from_dict(config or {})
+        )
+        self.config = cfg
+        h = cfg.hidden
+        self.encoder_lgatr = ParticleLGATr(1, 1, 0, h, cfg.encoder)  # invariant outputs only
+        self.edge_mlp = ResidualMLP(cfg.edge_features, h) if cfg.use_edges else None
+        self.hyperedge_mlp = ResidualMLP(cfg.hyperedge_features, h) if cfg.use_hyperedges else None
+        self.fusion = (
+            IncidenceCrossAttention(h, cfg.num_heads)
+            if (cfg.use_edges or cfg.use_hyperedges)
+            else None
+        )
+        self.type_embedding = nn.Embedding(len(JET_TYPES), h)
+        self.to_latent = nn.Sequential(
+            nn.Linear(3 * h, h), nn.GELU(), nn.Linear(h, 2 * cfg.latent_dim)
+        )
+        self.condition = nn.Sequential(nn.Linear(cfg.latent_dim + h, h), nn.GELU(), nn.Linear(h, h))
+        self.jet_head = nn.Linear(h, 3)
+        self.mult_head = nn.Linear(h, cfg.max_particles)
+        self.slot_embedding = nn.Parameter(torch.randn(cfg.max_particles, h) * 0.1)
+        self.decoder_lgatr = ParticleLGATr(1, h, 1, 1, cfg.decoder)
+        # built from plain floats so a model and its reloaded copy hold identical values
+        self.register_buffer(
+            "norm_mean", torch.tensor([float(v) for v in cfg.norm.mean]), persistent=False
+        )
+        self.register_buffer(
+            "norm_std", torch.tensor([float(v) for v in cfg.norm.std]), persistent=False
+        )
+
+    # ------------------------------------------------------------------ encoder
+    def encode(self, data: Any) -> tuple[Tensor, Tensor]:
+        """Latent mean and clamped log-variance of a batch of jet hypergraphs."""
+        x, batch = data.x, data.batch
+        dense, mask = to_dense_batch(x, batch, max_num_nodes=self.config.max_particles)
+        ones = torch.ones(*dense.shape[:2], 1, dtype=dense.dtype, device=dense.device)
+        _, s = self.encoder_lgatr(dense[:, :, None, :], ones, mask)
+        h = s[mask]  # [n, hidden], invariant particle embeddings
+        if self.fusion is not None:
+            tokens, incidence = [], []
+            offset = 0
+            if self.edge_mlp is not None and getattr(data, "edge_attr", None) is not None:
+                e = self.edge_mlp(data.edge_attr.to(h.dtype))
+                tokens.append(e)
+                ids = torch.arange(e.shape[0], device=h.device)
+                incidence.append(torch.stack([data.edge_index[0], ids]))
+                offset += e.shape[0]
+            if self.hyperedge_mlp is not None and getattr(data, "hyperedge_attr", None) is not None:
+                k = self.hyperedge_mlp(data.hyperedge_attr.to(h.dtype))
+                tokens.append(k)
+                inc = data.hyperedge_index
+                incidence.append(torch.stack([inc[0], inc[1] + offset]))
+            if tokens:
+                h = self.fusion(h, torch.cat(tokens), torch.cat(incidence, 1))
+        mean = _segment_mean(h, batch, mask.shape[0])
+        maxed = _segment_max(h, batch, mask.shape[0])
+        t = self.type_embedding(data.jet_type.long().view(-1))
+        mu, logvar = self.to_latent(torch.cat([mean, maxed, t], -1)).chunk(2, -1)
+        return mu, logvar.clamp(self.config.logvar_min, self.config.logvar_max)
+
+    # ------------------------------------------------------------------ decoder
+    def decode(
+        self, z: Tensor, jet_type: Tensor, jet_vector: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        """Decodes latent codes; ``jet_vector [B, 4]`` (frame units) defaults to the jet head's."""
+        c = self.condition(torch.cat([z, self.type_embedding(jet_type.long())], -1))
+        jet = self.jet_head(c)
+        if jet_vector is None:
+            jet_vector = self.frame_jet_vector(self.denormalize(jet))
+        cfg = self.config
+        slots = c[:, None, :] + self.slot_embedding[None]
+        vectors = jet_vector[:, None, None, :].expand(-1, cfg.max_particles, 1, 4).to(z.dtype)
+        mask = torch.ones(z.shape[0], cfg.max_particles, dtype=torch.bool, device=z.device)
+        v, s = self.decoder_lgatr(vectors, slots, mask)
+        return {
+            "p4": v[:, :, 0, :],
+            "exist_logits": s[..., 0],
+            "mult_logits": self.mult_head(c),
+            "jet": jet,
+        }
+
+    def denormalize(self, jet: Tensor) -> Tensor:
+        """``(pT, eta, mass)`` in GeV from normalised head outputs."""
+        raw = jet * self.norm_std.to(jet.dtype) + self.norm_mean.to(jet.dtype)
+        return torch.stack([raw[:, 0].exp(), raw[:, 1], raw[:, 2].exp()], -1)
+
+    def normalize(self, jet: Tensor) -> Tensor:
+        """Inverse of :meth:`denormalize`."""
+        raw = torch.stack([jet[:, 0].log(), jet[:, 1], jet[:, 2].clamp(min=1e-3).log()], -1)
+        return (raw - self.norm_mean.to(jet.dtype)) / self.norm_std.to(jet.dtype)
+
+    @staticmethod
+    def frame_jet_vector(jet: Tensor) -> Tensor:
+        """Jet 4-momentum in the canonical frame (scale = jet pT): ``(sqrt(1 + r^2), 1, 0, 0)``."""
+        r = jet[:, 2] / jet[:, 0]
+        zeros = torch.zeros_like(r)
+        return torch.stack([torch.sqrt(1 + r**2), torch.ones_like(r), zeros, zeros], -1)
+
+    # ------------------------------------------------------------------ training
+    def forward(self, data: Any, tau: float = 1.0) -> dict[str, Tensor]:
+        """Encodes, samples ``z`` with the reparameterisation trick and decodes."""
+        mu, logvar = self.encode(data)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        target_jet = data.jet_features.to(z.dtype).view(-1, 3)
+        out = self.decode(z, data.jet_type.view(-1), self.frame_jet_vector(target_jet))
+        out["exist_soft"] = _binary_gumbel(out["exist_logits"], tau)
+        return {**out, "mu": mu, "logvar": logvar}
+
+    def compute_loss(
+        self, data: Any, tau: float = 1.0, kl_weight: float = 1.0
+    ) -> dict[str, Tensor]:
+        """Named loss terms, their weighted sum ``"total"`` and diagnostics."""
+        cfg = self.config
+        out = self(data, tau)
+        x, mask = to_dense_batch(
+            data.x.to(out["p4"].dtype), data.batch, max_num_nodes=cfg.max_particles
+        )
+        if x.shape[1] < cfg.max_particles:
+            pad = cfg.max_particles - x.shape[1]
+            x = torch.nn.functional.pad(x, (0, 0, 0, pad))
+            mask = torch.nn.functional.pad(mask, (0, pad))
+        n = mask.sum(1)
+        slots = torch.arange(cfg.max_particles, device=x.device)[None, :] < n[:, None]
+        target_jet = data.jet_features.to(x.dtype).view(-1, 3)
+        jet_vec = self.frame_jet_vector(target_jet)
+        summed = (out["exist_soft"][..., None] * out["p4"]).sum(1)
+        terms = {
+            "chamfer": chamfer_distance(out["p4"], x, slots, mask),
+            "eec": eec_distribution_loss((out["p4"], slots), (x, mask), n=2),
+            "jet": jet_feature_loss(out["jet"], self.normalize(target_jet)),
+            "consistency": ((summed - jet_vec) ** 2).sum(-1).mean(),
+            "kl": kl_divergence(out["mu"], out["logvar"], cfg.free_bits),
+            "multiplicity": nn.functional.cross_entropy(out["mult_logits"], (n - 1).clamp(min=0)),
+            "existence": nn.functional.binary_cross_entropy_with_logits(
+                out["exist_logits"], slots.to(x.dtype)
+            ),
+        }
+        weights = dict(cfg.loss_weights)
+        weights["kl"] = weights.get("kl", 1.0) * kl_weight
+        total = sum(weights.get(k, 1.0) * v for k, v in terms.items())
+        return {**terms, "total": total}
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        jet_type: str | int | dict[str, float] | None = "g",
+        temperature: float = 1.0,
+        seed: int | None = None,
+        batch_size: int = 4096,
+    ) -> ak.Array:
+        """Generates ``n`` jets in physical units (GeV) as an awkward jets array.
+
+        Arguments:
+            n: Number of jets.
+            jet_type: One type, ``None`` (uniform over types) or a dict of fractions.
+            temperature: Scale of the latent prior's standard deviation.
+            seed: Seed of a private random generator (the global state is untouched).
+            batch_size: Jets decoded at once.
+
+        Returns:
+            Jets as :func:`hypervae.datasets.make_jets` builds them, particles sorted by pT.
+        """
+        param = next(self.parameters())
+        device, dtype = param.device, param.dtype
+        gen = torch.Generator(device="cpu")
+        gen.manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**62, (1,))))
+        codes = _draw_types(n, jet_type, gen)
+        was_training = self.training
+        self.eval()
+        parts, types, kept = [], [], []
+        try:
+            for lo in range(0, n, batch_size):
+                t = codes[lo : lo + batch_size]
+                z = torch.randn(len(t), self.config.latent_dim, generator=gen) * temperature
+                out = self.decode(z.to(device, dtype), t.to(device))
+                jet = self.denormalize(out["jet"]).cpu().double()
+                probs = out["mult_logits"].softmax(-1).cpu().double()
+                mult = torch.multinomial(probs, 1, generator=gen)[:, 0] + 1
+                order = out["exist_logits"].cpu().argsort(-1, descending=True)
+                rank = order.argsort(-1)
+                mask = rank < mult[:, None]
+                phi = (torch.rand(len(t), generator=gen, dtype=torch.float64) * 2 - 1) * torch.pi
+                pt, eta, mass = jet.unbind(-1)
+                mt = torch.sqrt(pt**2 + mass**2)
+                rap = torch.asinh(pt * torch.sinh(eta) / mt)
+                frame = JetFrame(rapidity=rap.numpy(), phi=phi.numpy(), scale=pt.numpy())
+                p4 = from_jet_frame(out["p4"].cpu().double().numpy(), mask.numpy(), frame)
+                parts.append((p4, mask.numpy()))
+                types.append(t.numpy())
+                kept.append(mult.numpy())
+        finally:
+            self.train(was_training)
+        p4 = np.concatenate([p for p, _ in parts])
+        mask = np.concatenate([m for _, m in parts])
+        particles = from_padded(p4, mask)
+        particles = particles[ak.argsort(particles.pt, axis=1, ascending=False)]
+        return make_jets(particles, np.concatenate(types))
+
+    # ------------------------------------------------------------------ I/O
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Writes ``config.json`` and ``model.safetensors`` (atomically) into ``directory``."""
+        from safetensors.torch import save_file
+
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        _atomic(path / "model.safetensors", lambda p: save_file(state, str(p)))
+        text = json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
+        _atomic(path / "config.json", lambda p: p.write_text(text))
+        return path
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike[str], device: str = "cpu") -> HyperVAE:
+        """Loads a model saved by :meth:`save_pretrained` or shipped under ``name``.
+
+        Strict: missing or unexpected weights are an error. Never unpickles.
+        """
+        from safetensors.torch import load_file
+
+        path = Path(name_or_path)
+        if not path.is_dir():
+            shipped = resources.files("hypervae").joinpath("pretrained", str(name_or_path))
+            if not shipped.is_dir():
+                msg = f"no model directory {str(name_or_path)!r} and no shipped model of that name"
+                raise FileNotFoundError(msg)
+            path = Path(str(shipped))
+        config = HyperVAEConfig.from_dict(json.loads((path / "config.json").read_text()))
+        model = cls(config)
+        state = load_file(str(path / "model.safetensors"), device=device)
+        dtypes = {v.dtype for v in state.values() if v.is_floating_point()}
+        if len(dtypes) == 1:  # keep the precision the weights were saved in
+            model = model.to(dtypes.pop())
+        model.load_state_dict(state, strict=True)
+        return model.to(device).eval()
+
+
+def _atomic(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _segment_mean(h: Tensor, batch: Tensor, size: int) -> Tensor:
+    total = torch.zeros(size, h.shape[1], dtype=h.dtype, device=h.device).index_add_(0, batch, h)
+    count = torch.bincount(batch, minlength=size).clamp(min=1).to(h.dtype)
+    return total / count[:, None]
+
+
+def _segment_max(h: Tensor, batch: Tensor, size: int) -> Tensor:
+    out = torch.full((size, h.shape[1]), -torch.inf, dtype=h.dtype, device=h.device)
+    out = out.scatter_reduce(0, batch[:, None].expand_as(h), h, reduce="amax", include_self=True)
+    return torch.where(torch.isfinite(out), out, torch.zeros_like(out))
+
+
+def _binary_gumbel(logits: Tensor, tau: float) -> Tensor:
+    """Straight-through binary Gumbel-softmax (hard 0/1 forward, soft gradient)."""
+    u = torch.rand_like(logits).clamp(1e-6, 1 - 1e-6)
+    soft = torch.sigmoid((logits + torch.log(u) - torch.log1p(-u)) / tau)
+    hard = (soft > 0.5).to(soft.dtype)
+    return hard + soft - soft.detach()
+
+
+def _draw_types(n: int, jet_type: Any, gen: torch.Generator) -> Tensor:
+    if isinstance(jet_type, dict):
+        names = list(jet_type)
+        probs = torch.tensor([float(jet_type[k]) for k in names], dtype=torch.float64)
+        if probs.sum() <= 0 or (probs < 0).any():
+            msg = f"jet_type fractions must be non-negative and not all zero, got {jet_type}"
+            raise ValueError(msg)
+        codes = torch.tensor([jet_type_code(k) for k in names])
+        return codes[torch.multinomial(probs / probs.sum(), n, replacement=True, generator=gen)]
+    if jet_type is None:
+        return torch.randint(0, len(JET_TYPES), (n,), generator=gen)
+    return torch.full((n,), jet_type_code(jet_type), dtype=torch.long)

@@ -1,0 +1,16 @@
+"""Building blocks: L-GATr wrapper, residual MLP, incidence cross-attention.
+
+Example:
+    >>> import torch, hypervae as hv
+    >>> hv.nn.ResidualMLP(5, 8)(torch.zeros(2, 5)).shape
+    torch.Size([2, 8])
+"""
+
+from .fusion import *
+from .fusion import __all__ as _fusion_all
+from .lgatr import *
+from .lgatr import __all__ as _lgatr_all
+from .mlp import *
+from .mlp import __all__ as _mlp_all
+
+__all__ = [*_lgatr_all, *_mlp_all, *_fusion_all]

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+
+from hypervae import HyperVAE, HyperVAEConfig
+from tests.lorentz import random_lorentz
+
+
+class HData(Data):
+    """Minimal hypergraph data: hyperedge ids increment by the number of hyperedges."""
+
+    def __inc__(self, key, value, *args, **kwargs):
+        if key == "hyperedge_index":
+            return torch.tensor([[self.num_nodes], [self.hyperedge_attr.shape[0]]])
+        return super().__inc__(key, value, *args, **kwargs)
+
+
+def jet_graph(n: int, seed: int, jet_type: int = 2) -> HData:
+    g = torch.Generator().manual_seed(seed)
+    p = torch.randn(n, 3, generator=g, dtype=torch.float64) * 0.1
+    p[:, 0] += 1.0 / n
+    x = torch.cat([torch.sqrt((p**2).sum(1, keepdim=True) + 1e-4), p], 1)
+    edges = torch.combinations(torch.arange(n), 2).T
+    tuples = torch.combinations(torch.arange(n), 3)[:4]
+    incidence = torch.stack([tuples.reshape(-1), torch.arange(len(tuples)).repeat_interleave(3)])
+    return HData(
+        x=x,
+        edge_index=edges,
+        edge_attr=torch.randn(edges.shape[1], 5, generator=g, dtype=torch.float64),
+        hyperedge_index=incidence,
+        hyperedge_attr=torch.randn(len(tuples), 4, generator=g, dtype=torch.float64),
+        jet_type=torch.tensor([jet_type]),
+        jet_features=torch.tensor([[1000.0, 0.3, 170.0]], dtype=torch.float64),
+        num_nodes=n,
+    )
+
+
+def small_model(**kwargs) -> HyperVAE:
+    cfg = {
+        "max_particles": 8,
+        "latent_dim": 4,
+        "hidden": 16,
+        "encoder": {"num_blocks": 1},
+        "decoder": {"num_blocks": 1},
+    }
+    torch.manual_seed(0)
+    return HyperVAE({**cfg, **kwargs}).double()
+
+
+def test_config_round_trip_and_errors():
+    cfg = HyperVAEConfig(latent_dim=3, encoder={"backbone": "full"})
+    assert HyperVAEConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(ValueError, match="unknown HyperVAEConfig keys: \\['latent'\\]"):
+        HyperVAEConfig.from_dict({"latent": 3})
+    with pytest.raises(ValueError, match="unknown loss_weights"):
+        HyperVAEConfig(loss_weights={"chamfr": 1.0})
+
+
+def test_encoder_lorentz_invariant():
+    model = small_model(use_edges=False, use_hyperedges=False).eval()
+    batch = Batch.from_data_list([jet_graph(5, 1), jet_graph(7, 2)])
+    mu, logvar = model.encode(batch)
+    moved = batch.clone()
+    moved.x = batch.x @ random_lorentz(torch.Generator().manual_seed(3)).T
+    mu2, logvar2 = model.encode(moved)
+    assert (mu2 - mu).abs().max() < 1e-5
+    assert (logvar2 - logvar).abs().max() < 1e-5
+
+
+def test_encoder_permutation_and_batch_invariant():
+    model = small_model().eval()
+    graph = jet_graph(6, 4)
+    perm = torch.randperm(6, generator=torch.Generator().manual_seed(5))
+    inverse = torch.argsort(perm)
+    shuffled = graph.clone()
+    shuffled.x = graph.x[perm]
+    shuffled.edge_index = inverse[graph.edge_index]
+    shuffled.hyperedge_index = torch.stack(
+        [inverse[graph.hyperedge_index[0]], graph.hyperedge_index[1]]
+    )
+    mu_a, _ = model.encode(Batch.from_data_list([graph]))
+    mu_b, _ = model.encode(Batch.from_data_list([shuffled]))
+    torch.testing.assert_close(mu_a, mu_b)
+    # padding and batch neighbours do not change a jet's encoding
+    mu_c, _ = model.encode(Batch.from_data_list([jet_graph(8, 6), graph, jet_graph(3, 7)]))
+    torch.testing.assert_close(mu_c[1:2], mu_a)
+
+
+def test_decoder_lorentz_equivariant():
+    model = small_model().eval()
+    g = torch.Generator().manual_seed(8)
+    z = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    types = torch.tensor([0, 2, 4])
+    jet = torch.tensor([[1.1, 1.0, 0.0, 0.0]] * 3, dtype=torch.float64)
+    out = model.decode(z, types, jet)
+    lam = random_lorentz(g)
+    moved = model.decode(z, types, jet @ lam.T)
+    assert (moved["p4"] - out["p4"] @ lam.T).abs().max() < 1e-5
+    assert (moved["exist_logits"] - out["exist_logits"]).abs().max() < 1e-5
+
+
+def test_every_parameter_gets_a_gradient():
+    model = small_model()
+    batch = Batch.from_data_list([jet_graph(5, 9), jet_graph(8, 10), jet_graph(3, 11)])
+    losses = model.compute_loss(batch, tau=0.5)
+    assert set(losses) == {
+        "chamfer",
+        "eec",
+        "jet",
+        "consistency",
+        "kl",
+        "multiplicity",
+        "existence",
+        "total",
+    }
+    losses["total"].backward()
+    missing = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
+    ]
+    assert missing == []
+    # the topology (existence logits) is reached by the consistency loss through Gumbel-softmax
+    model.zero_grad()
+    model.compute_loss(batch, tau=0.5)["consistency"].backward()
+    assert model.decoder_lgatr.net.linear_out.linear_s.weight.grad.abs().sum() > 0
+
+
+def test_sample_types_and_shapes():
+    model = small_model()
+    jets = model.sample(40, jet_type={"g": 0.5, "t": 0.5}, seed=1, batch_size=16)
+    assert len(jets) == 40
+    assert set(jets.jet_type.to_list()) <= {0, 2}
+    assert len(set(jets.jet_type.to_list())) == 2
+    assert max(jets.n_particles.to_list()) <= 8
+    assert min(jets.n_particles.to_list()) >= 1
+    pts = jets.particles.pt.to_list()
+    assert all(p == sorted(p, reverse=True) for p in pts)
+    with pytest.raises(ValueError, match="unknown jet type"):
+        model.sample(2, jet_type="h")
+
+
+def test_save_load_round_trip(tmp_path):
+    model = small_model()
+    model.save_pretrained(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "config.json",
+        "model.safetensors",
+    ]
+    loaded = HyperVAE.from_pretrained(tmp_path / "m").double()
+    a = model.sample(20, jet_type="t", seed=3)
+    b = loaded.sample(20, jet_type="t", seed=3)
+    assert a.particles.pt.to_list() == b.particles.pt.to_list()
+    c = model.sample(20, jet_type="t", seed=4)
+    assert a.particles.pt.to_list() != c.particles.pt.to_list()
+
+
+def test_strict_loading(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    model = small_model()
+    path = model.save_pretrained(tmp_path / "m")
+    state = load_file(str(path / "model.safetensors"))
+    save_file({**state, "extra.weight": torch.zeros(1)}, str(path / "model.safetensors"))
+    with pytest.raises(RuntimeError, match="Unexpected key"):
+        HyperVAE.from_pretrained(path)
+    state.pop("jet_head.bias")
+    save_file(state, str(path / "model.safetensors"))
+    with pytest.raises(RuntimeError, match="Missing key"):
+        HyperVAE.from_pretrained(path)
+    with pytest.raises(FileNotFoundError, match="no shipped model"):
+        HyperVAE.from_pretrained("no-such-model")
