@@ -54,7 +54,7 @@ from .nn.lgatr import ParticleLGATr, ParticleLGATrConfig
 from .nn.mlp import ResidualMLP
 from .physics.kinematics import JetFrame, from_jet_frame, from_padded
 
-__all__ = ["HyperVAE", "HyperVAEConfig", "JetFeatureNorm"]
+__all__ = ["HyperVAE", "HyperVAEConfig", "JetFeatureNorm", "jet_info"]
 
 LOSS_TERMS = ("chamfer", "eec", "jet", "consistency", "kl", "multiplicity", "existence")
 
@@ -213,7 +213,7 @@ class HyperVAE(nn.Module):
                 h = self.fusion(h, torch.cat(tokens), torch.cat(incidence, 1))
         mean = _segment_mean(h, batch, mask.shape[0])
         maxed = _segment_max(h, batch, mask.shape[0])
-        t = self.type_embedding(data.jet_type.long().view(-1))
+        t = self.type_embedding(jet_info(data)[0])
         mu, logvar = self.to_latent(torch.cat([mean, maxed, t], -1)).chunk(2, -1)
         return mu, logvar.clamp(self.config.logvar_min, self.config.logvar_max)
 
@@ -260,8 +260,8 @@ class HyperVAE(nn.Module):
         """Encodes, samples ``z`` with the reparameterisation trick and decodes."""
         mu, logvar = self.encode(data)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        target_jet = data.jet_features.to(z.dtype).view(-1, 3)
-        out = self.decode(z, data.jet_type.view(-1), self.frame_jet_vector(target_jet))
+        jet_type, target_jet = jet_info(data)
+        out = self.decode(z, jet_type, self.frame_jet_vector(target_jet.to(z.dtype)))
         out["exist_soft"] = _binary_gumbel(out["exist_logits"], tau)
         return {**out, "mu": mu, "logvar": logvar}
 
@@ -280,7 +280,7 @@ class HyperVAE(nn.Module):
             mask = torch.nn.functional.pad(mask, (0, pad))
         n = mask.sum(1)
         slots = torch.arange(cfg.max_particles, device=x.device)[None, :] < n[:, None]
-        target_jet = data.jet_features.to(x.dtype).view(-1, 3)
+        target_jet = jet_info(data)[1].to(x.dtype)
         jet_vec = self.frame_jet_vector(target_jet)
         summed = (out["exist_soft"][..., None] * out["p4"]).sum(1)
         terms = {
@@ -393,6 +393,21 @@ class HyperVAE(nn.Module):
             model = model.to(dtypes.pop())
         model.load_state_dict(state, strict=True)
         return model.to(device).eval()
+
+
+def jet_info(data: Any) -> tuple[Tensor, Tensor]:
+    """Jet types ``[B]`` and ``(pT, eta, mass)`` in GeV ``[B, 3]`` of a batch.
+
+    Read from ``jet_type`` and ``jet_features`` when present, else from the hypergraph
+    target ``y = (type, ln pT, eta, ln mass)`` in physical units (not standardised).
+    """
+    if (
+        getattr(data, "jet_type", None) is not None
+        and getattr(data, "jet_features", None) is not None
+    ):
+        return data.jet_type.long().view(-1), data.jet_features.view(-1, 3)
+    y = data.y.view(-1, 4)
+    return y[:, 0].long(), torch.stack([y[:, 1].exp(), y[:, 2], y[:, 3].exp()], -1)
 
 
 def _atomic(path: Path, write: Any) -> None:

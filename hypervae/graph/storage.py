@@ -1,0 +1,208 @@
+"""Sharded on-disk hypergraph datasets (safetensors: loading never unpickles code).
+
+A dataset directory holds::
+
+    manifest.json            format, config, per split: count and shards (file, count, sha256)
+    normalization.json       GraphNormalization fitted on the training split (if built)
+    <split>/shard-00000.safetensors ...
+
+A shard stores, for every graph attribute, the graphs' values concatenated along the
+attribute's PyG concatenation dimension (``<key>``) and the offsets ``<key>.ptr [G + 1]``;
+:func:`read_shard` slices them back into :class:`~hypervae.graph.data.HypergraphData`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch.utils.data import Dataset
+
+from .data import HypergraphData
+from .normalization import GraphNormalization
+
+__all__ = [
+    "FORMAT",
+    "HypergraphDataset",
+    "file_sha256",
+    "read_manifest",
+    "read_shard",
+    "write_shard",
+]
+
+FORMAT = "hypervae-hypergraphs/1"
+
+
+def _cat_dim(key: str) -> int:
+    return 1 if key.endswith("index") else 0
+
+
+def write_shard(graphs: Sequence[HypergraphData], path: str | os.PathLike[str]) -> Path:
+    """Writes graphs to one ``.safetensors`` shard atomically.
+
+    Example:
+        >>> import tempfile, torch
+        >>> g = HypergraphData(x=torch.ones(2, 4), edge_index=torch.tensor([[0], [1]]))
+        >>> path = write_shard([g, g], tempfile.mkdtemp() + "/s.safetensors")
+        >>> [h.edge_index.tolist() for h in read_shard(path)]
+        [[[0], [1]], [[0], [1]]]
+    """
+    path = Path(path)
+    if not graphs:
+        msg = f"{path}: refusing to write an empty shard"
+        raise ValueError(msg)
+    keys = list(graphs[0].keys())
+    tensors: dict[str, torch.Tensor] = {}
+    for key in keys:
+        dim = _cat_dim(key)
+        values = []
+        for j, graph in enumerate(graphs):
+            if key not in graph:
+                msg = f"{path}: graph {j} has no '{key}' (graph 0 has {sorted(keys)})"
+                raise ValueError(msg)
+            values.append(graph[key])
+        sizes = torch.tensor([0] + [v.shape[dim] for v in values])
+        tensors[key] = torch.cat(values, dim=dim).contiguous()
+        tensors[f"{key}.ptr"] = torch.cumsum(sizes, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        # one metadata key: safetensors writes several in random (hash map) order
+        save_file(tensors, tmp, metadata={"format": FORMAT})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_shard(path: str | os.PathLike[str]) -> list[HypergraphData]:
+    """Reads a shard written by :func:`write_shard`."""
+    with safe_open(str(path), framework="pt") as handle:
+        found = (handle.metadata() or {}).get("format")
+    if found != FORMAT:
+        msg = f"{path}: shard format {found!r}, expected {FORMAT!r}"
+        raise ValueError(msg)
+    tensors = load_file(str(path))
+    keys = [k for k in tensors if not k.endswith(".ptr")]
+    if not keys:
+        return []
+    count = tensors[f"{keys[0]}.ptr"].numel() - 1
+    graphs = []
+    for j in range(count):
+        attrs = {}
+        for key in keys:
+            ptr = tensors[f"{key}.ptr"]
+            lo, hi = int(ptr[j]), int(ptr[j + 1])
+            value = tensors[key]
+            attrs[key] = value[:, lo:hi] if _cat_dim(key) == 1 else value[lo:hi]
+        graphs.append(HypergraphData(**attrs))
+    return graphs
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Reads ``manifest.json`` of a dataset directory."""
+    path = Path(path)
+    file = path / "manifest.json" if path.is_dir() else path
+    if not file.exists():
+        msg = f"{path}: no manifest.json (not a hypervae hypergraph dataset)"
+        raise FileNotFoundError(msg)
+    manifest = json.loads(file.read_text())
+    if manifest.get("format") != FORMAT:
+        msg = f"{file}: format {manifest.get('format')!r}, expected {FORMAT!r}"
+        raise ValueError(msg)
+    return manifest
+
+
+class HypergraphDataset(Dataset):
+    """Graphs of one split of a dataset directory, read lazily shard by shard.
+
+    Arguments:
+        root: The dataset directory (with ``manifest.json``).
+        split: Which split, e.g. ``"train"``.
+        normalize: Standardise with the stored ``normalization.json`` (fitted on the
+            training split).
+        transform: Applied to each graph after normalisation.
+
+    Example:
+        >>> import tempfile
+        >>> from torch_geometric.loader import DataLoader
+        >>> from hypervae.graph import build_dataset
+        >>> from hypervae.datasets import make_jets
+        >>> from hypervae.physics import from_padded, ptetaphim_to_cartesian
+        >>> p4 = ptetaphim_to_cartesian([[50.0, 30, 20]] * 4, [[0.0, 0.1, 0]] * 4, [[0.0, 0, 0.1]] * 4)
+        >>> root = tempfile.mkdtemp()
+        >>> _ = build_dataset(make_jets(from_padded(p4, p4[..., 0] > 0), "w"), root, progress=False)
+        >>> ds = HypergraphDataset(root, split="train", normalize=True)
+        >>> len(ds), next(iter(DataLoader(ds, batch_size=4))).num_graphs
+        (4, 4)
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        split: str = "train",
+        normalize: bool = False,
+        transform: Callable[[HypergraphData], HypergraphData] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.manifest = read_manifest(self.root)
+        splits = self.manifest["splits"]
+        if split not in splits:
+            msg = f"{self.root}: no split {split!r}; available: {sorted(splits)}"
+            raise KeyError(msg)
+        self.split = split
+        self.shards = splits[split]["shards"]
+        counts = [int(s["count"]) for s in self.shards]
+        self._offsets = [0]
+        for c in counts:
+            self._offsets.append(self._offsets[-1] + c)
+        self.normalization = GraphNormalization.load(self.root) if normalize else None
+        self.transform = transform
+        self._cache: tuple[int, list[HypergraphData]] | None = None
+
+    def __len__(self) -> int:
+        return self._offsets[-1]
+
+    def _shard(self, index: int) -> list[HypergraphData]:
+        if self._cache is None or self._cache[0] != index:
+            self._cache = (index, read_shard(self.root / self.shards[index]["file"]))
+        return self._cache[1]
+
+    def __getitem__(self, index: int) -> HypergraphData:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            msg = f"index {index} out of range for {len(self)} graphs"
+            raise IndexError(msg)
+        lo, hi = 0, len(self.shards) - 1
+        while lo < hi:  # last shard whose offset <= index
+            mid = (lo + hi + 1) // 2
+            if self._offsets[mid] <= index:
+                lo = mid
+            else:
+                hi = mid - 1
+        graph = self._shard(lo)[index - self._offsets[lo]]
+        if self.normalization is not None:
+            graph = self.normalization.transform(graph)
+        if self.transform is not None:
+            graph = self.transform(graph)
+        return graph
