@@ -151,7 +151,7 @@ class HyperVAE(nn.Module):
     Example:
         >>> model = HyperVAE(HyperVAEConfig(max_particles=6, latent_dim=4, hidden=16))
         >>> jets = model.sample(3, jet_type="t", seed=0)
-        >>> len(jets), bool((jets.jet_type == 2).all())
+        >>> len(jets), bool(ak.all(jets.jet_type == 2))
         (3, True)
     """
 
@@ -256,21 +256,27 @@ class HyperVAE(nn.Module):
         return torch.stack([torch.sqrt(1 + r**2), torch.ones_like(r), zeros, zeros], -1)
 
     # ------------------------------------------------------------------ training
-    def forward(self, data: Any, tau: float = 1.0) -> dict[str, Tensor]:
-        """Encodes, samples ``z`` with the reparameterisation trick and decodes."""
+    def forward(self, data: Any, tau: float = 1.0, latent_noise: float = 0.0) -> dict[str, Tensor]:
+        """Encodes, samples ``z`` with the reparameterisation trick and decodes.
+
+        ``latent_noise`` is the standard deviation of extra Gaussian noise added to ``z``
+        (a training-time regulariser; 0 draws nothing).
+        """
         mu, logvar = self.encode(data)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        if latent_noise > 0:
+            z = z + latent_noise * torch.randn_like(z)
         jet_type, target_jet = jet_info(data)
         out = self.decode(z, jet_type, self.frame_jet_vector(target_jet.to(z.dtype)))
         out["exist_soft"] = _binary_gumbel(out["exist_logits"], tau)
         return {**out, "mu": mu, "logvar": logvar}
 
     def compute_loss(
-        self, data: Any, tau: float = 1.0, kl_weight: float = 1.0
+        self, data: Any, tau: float = 1.0, kl_weight: float = 1.0, latent_noise: float = 0.0
     ) -> dict[str, Tensor]:
         """Named loss terms, their weighted sum ``"total"`` and diagnostics."""
         cfg = self.config
-        out = self(data, tau)
+        out = self(data, tau, latent_noise)
         x, mask = to_dense_batch(
             data.x.to(out["p4"].dtype), data.batch, max_num_nodes=cfg.max_particles
         )

@@ -122,8 +122,11 @@ def pairwise_features_torch(
     return _features(p4, mask.bool(), torch)
 
 
-def pairwise(jets: ak.Array) -> ak.Array:
+def pairwise(jets: ak.Array, chunk_size: int = 512) -> ak.Array:
     """Pairwise features of every unordered pair ``i < j`` in every jet (awkward).
+
+    Jets are processed ``chunk_size`` at a time, so memory stays bounded for large
+    datasets (the dense ``[N, P, P, 4]`` array is never built for all jets at once).
 
     Returns:
         ``N * var * {i, j, w2, ln_dr, ln_kt, ln_z, ln_m2}`` with ``n (n - 1) / 2`` pairs
@@ -136,17 +139,22 @@ def pairwise(jets: ak.Array) -> ak.Array:
         >>> ak.num(pairs).tolist() == [n * (n - 1) // 2 for n in ak.num(jets.particles).tolist()]
         True
     """
-    p4, mask = to_padded(jets)
-    feats, w2 = pairwise_features(p4, mask)
-    size = p4.shape[1]
+    p4_all, mask_all = to_padded(jets)
+    size = p4_all.shape[1]
     i, j = np.triu_indices(size, k=1)
-    keep = mask[:, i] & mask[:, j]
-    counts = keep.sum(axis=1)
-    record = {
-        "i": np.broadcast_to(i, keep.shape)[keep],
-        "j": np.broadcast_to(j, keep.shape)[keep],
-        "w2": w2[:, i, j][keep],
-    }
-    for k, name in enumerate(FEATURES):
-        record[name] = feats[:, i, j, k][keep]
-    return ak.unflatten(ak.zip(record), counts)
+    records: dict[str, list[np.ndarray]] = {name: [] for name in ("i", "j", "w2", *FEATURES)}
+    counts = []
+    for lo in range(0, len(p4_all), chunk_size):
+        p4, mask = p4_all[lo : lo + chunk_size], mask_all[lo : lo + chunk_size]
+        feats, w2 = pairwise_features(p4, mask)
+        keep = mask[:, i] & mask[:, j]
+        counts.append(keep.sum(axis=1))
+        records["i"].append(np.broadcast_to(i, keep.shape)[keep])
+        records["j"].append(np.broadcast_to(j, keep.shape)[keep])
+        records["w2"].append(w2[:, i, j][keep])
+        for k, name in enumerate(FEATURES):
+            records[name].append(feats[:, i, j, k][keep])
+    if not counts:
+        counts = [np.zeros(0, dtype=np.int64)]
+    flat = {name: np.concatenate(parts) if parts else np.zeros(0) for name, parts in records.items()}
+    return ak.unflatten(ak.zip(flat), np.concatenate(counts))

@@ -111,3 +111,11 @@ def test_awkward_pairs(particles, padded):
     w = ak.to_numpy(ak.pad_none(particles.pt, p4.shape[1]).to_numpy(allow_missing=True).filled(0))
     diag = ((w / w.sum(1, keepdims=True)) ** 2).sum(1)
     np.testing.assert_allclose(2 * ak.sum(pairs.w2, axis=1).to_numpy() + diag, 1.0, rtol=1e-12)
+
+
+def test_awkward_chunking_does_not_change_pairs(particles):
+    whole = P.pairwise(particles)
+    chunked = P.pairwise(particles, chunk_size=2)
+    assert ak.num(chunked).tolist() == ak.num(whole).tolist()
+    for field in ("i", "j", "w2", *P.FEATURES):
+        np.testing.assert_array_equal(ak.flatten(chunked[field]).to_numpy(), ak.flatten(whole[field]).to_numpy())
