@@ -14,7 +14,7 @@ Example:
 
 __version__ = "0.1.0"
 
-from . import datasets, graph, losses, nn, physics
+from . import datasets, graph, losses, nn, physics, training
 from .model import HyperVAE, HyperVAEConfig
 
-__all__ = ["HyperVAE", "HyperVAEConfig", "__version__", "datasets", "graph", "losses", "nn", "physics"]
+__all__ = ["HyperVAE", "HyperVAEConfig", "__version__", "datasets", "graph", "losses", "nn", "physics", "training"]

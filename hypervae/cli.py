@@ -15,7 +15,7 @@ from collections.abc import Sequence
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 #: Modules providing ``register(subparsers)``, in the order shown by ``--help``.
-COMMAND_MODULES: tuple[str, ...] = ("hypervae.datasets.cli", "hypervae.graph.cli")
+COMMAND_MODULES: tuple[str, ...] = ("hypervae.datasets.cli", "hypervae.graph.cli", "hypervae.training.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,16 +11,7 @@ import hypervae as hv
 
 
 def test_missing_extra_message(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "pythia8mc":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.setitem(sys.modules, "pythia8mc", None)  # makes `import pythia8mc` fail
     with pytest.raises(ImportError, match=r"pip install 'hypervae\[pythia\]'"):
         hv.datasets.generate_pythia("g", n_jets=1)
 

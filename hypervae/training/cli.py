@@ -1,0 +1,210 @@
+"""``hypervae train`` and ``hypervae generate``.
+
+Example:
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="hypervae")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["generate", "--model", "runs/x/best", "-n", "5", "-o", "g.parquet"])
+    >>> args.jet_type, args.n
+    ('g', 5)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["generate_command", "register", "train_command"]
+
+_JET_TYPES = ("g", "q", "t", "w", "z", "mix")
+
+
+def _init_distributed() -> bool:
+    """Initialises torch.distributed when started by torchrun (WORLD_SIZE > 1)."""
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or torch.distributed.is_initialized():
+        return False
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    torch.distributed.init_process_group(backend)
+    return True
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Runs ``hypervae train``."""
+    import torch
+
+    from ..model import HyperVAE, HyperVAEConfig
+    from .config import RunConfig, TrainingConfig, load_run_config
+    from .data import load_training_data
+    from .trainer import Trainer
+
+    run = load_run_config(args.config)
+    overrides: dict[str, Any] = {}
+    for name in ("epochs", "batch_size", "device"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides["max_epochs" if name == "epochs" else name] = value
+    if args.quiet:
+        overrides["progress"] = False
+    if args.no_tensorboard:
+        overrides["tensorboard"] = False
+    if overrides:
+        run = RunConfig(
+            run.model, run.graph, TrainingConfig.from_dict({**run.training.to_dict(), **overrides})
+        )
+    save_dir = Path(args.save_dir)
+    started = _init_distributed()
+    try:
+        data = load_training_data(
+            args.data, run.graph, max_particles=run.model.max_particles,
+            progress=run.training.progress,
+        )  # fmt: skip
+        model_cfg = run.model.to_dict()
+        default_norm = HyperVAEConfig().norm
+        if run.model.norm == default_norm:  # not given in the config: fit on the train split
+            model_cfg["norm"] = {"mean": data.jet_norm.mean, "std": data.jet_norm.std}
+        if args.resume and (save_dir / "checkpoints" / "last.pt").is_file():
+            from .checkpoint import load_checkpoint
+
+            meta = json.loads(load_checkpoint(save_dir / "checkpoints" / "last.pt")["meta"])
+            model_cfg = meta["model"]
+        elif args.resume:
+            msg = f"--resume: no checkpoint {save_dir / 'checkpoints' / 'last.pt'}"
+            raise FileNotFoundError(msg)
+        run = RunConfig(HyperVAEConfig.from_dict(model_cfg), run.graph, run.training)
+        torch.manual_seed(run.training.seed)
+        model = HyperVAE(run.model)
+        trainer = Trainer(
+            model, data.train, data.val, run.training, save_dir=save_dir,
+            normalization=data.normalization, run_config=run,
+        )  # fmt: skip
+        if args.resume:
+            trainer.resume()
+        history = trainer.fit()
+        if trainer.rank == 0:
+            last = history[-1] if history else {}
+            val = last.get("val/total", float("nan"))
+            stop = " (early stop)" if trainer.stopped_early else ""
+            print(
+                f"trained {trainer.epoch} epochs, {trainer.step} steps{stop}; "
+                f"last val loss {val:.4g}, best {trainer.best:.4g}; models in {save_dir}/best "
+                f"and {save_dir}/final"
+            )
+    finally:
+        if started:
+            torch.distributed.destroy_process_group()
+    return 0
+
+
+def generate_command(args: argparse.Namespace) -> int:
+    """Runs ``hypervae generate``."""
+    from ..model import HyperVAE
+
+    if args.n < 1:
+        msg = f"-n must be a positive number of jets, got {args.n}"
+        raise ValueError(msg)
+    if args.temperature <= 0:
+        msg = f"--temperature must be > 0, got {args.temperature}"
+        raise ValueError(msg)
+    out = Path(args.output)
+    if out.suffix not in (".parquet", ".safetensors"):
+        msg = f"--output {str(out)!r}: expected a .parquet (jets) or .safetensors (graphs) file"
+        raise ValueError(msg)
+    model = HyperVAE.from_pretrained(args.model, device=args.device)
+    jet_type = None if args.jet_type == "mix" else args.jet_type
+    jets = model.sample(
+        args.n, jet_type=jet_type, temperature=args.temperature, seed=args.seed,
+        batch_size=args.batch_size,
+    )  # fmt: skip
+    if out.suffix == ".parquet":
+        from ..datasets.jets import save_parquet
+
+        save_parquet(jets, out)
+    else:
+        from ..graph.build import build_hypergraphs
+        from ..graph.storage import write_shard
+
+        graph_cfg: dict[str, Any] = {}
+        run_file = Path(args.model) / "run.json"
+        if args.graph_config:
+            text = args.graph_config
+            graph_cfg = json.loads(Path(text).read_text() if Path(text).is_file() else text)
+        elif run_file.is_file():
+            graph_cfg = json.loads(run_file.read_text()).get("graph", {})
+        write_shard(build_hypergraphs(jets, graph_cfg), out)
+    print(f"wrote {len(jets)} jets to {out}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Adds ``train`` and ``generate`` to the ``hypervae`` command."""
+    train = subparsers.add_parser(
+        "train",
+        help="train a HyperVAE",
+        description=(
+            "Trains a HyperVAE. The run file (YAML) has sections model (HyperVAEConfig), "
+            "graph (HypergraphConfig, for jets inputs) and training (TrainingConfig); unknown "
+            "keys are errors. Writes SAVE_DIR/checkpoints/{last,best,epoch-NNNN}.pt, "
+            "SAVE_DIR/best and SAVE_DIR/final (loadable with HyperVAE.from_pretrained and "
+            "'hypervae generate --model'), SAVE_DIR/metrics.jsonl and, with the tensorboard "
+            "package, SAVE_DIR/tensorboard. Under torchrun it trains with "
+            "DistributedDataParallel (gloo on CPU, nccl on CUDA)."
+        ),
+    )
+    train.add_argument("--config", help="YAML (or .json) run file; defaults when left out")
+    train.add_argument(
+        "--data",
+        required=True,
+        help=(
+            "a graph dataset directory from 'hypervae build-graphs' (splits train, val), a "
+            "parquet jets file (split 90/10 into train/val) or sample:g|q|t|w|z"
+        ),
+    )
+    train.add_argument("--save-dir", required=True, help="output directory")
+    train.add_argument(
+        "--resume", action="store_true", help="continue from SAVE_DIR/checkpoints/last.pt"
+    )
+    train.add_argument("--epochs", type=int, help="override training.max_epochs")
+    train.add_argument("--batch-size", type=int, help="override training.batch_size")
+    train.add_argument("--device", help="override training.device (auto, cpu, cuda, cuda:1)")
+    train.add_argument("--no-tensorboard", action="store_true", help="metrics.jsonl only")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(func=train_command)
+
+    gen = subparsers.add_parser(
+        "generate",
+        help="sample jets from a trained HyperVAE",
+        description=(
+            "Samples jets in physical units (GeV) from a model directory (save_pretrained, "
+            "e.g. SAVE_DIR/best) or a shipped model name, and writes them as parquet jets "
+            "(hypervae.datasets.load_parquet reads them) or as hypergraphs in one "
+            ".safetensors shard (hypervae.graph.read_shard reads it; no pickle)."
+        ),
+    )
+    gen.add_argument("--model", required=True, metavar="NAME|DIR", help="model directory or name")
+    gen.add_argument("-n", "--n", type=int, required=True, help="number of jets")
+    gen.add_argument(
+        "--jet-type", choices=_JET_TYPES, default="g", help="jet type; mix: uniform over types"
+    )
+    gen.add_argument("--temperature", type=float, default=1.0, help="latent prior scale")
+    gen.add_argument("--batch-size", type=int, default=4096, help="jets decoded at once")
+    gen.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    gen.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output file: .parquet (jets) or .safetensors (graphs)",
+    )
+    gen.add_argument(
+        "--graph-config",
+        help="HypergraphConfig JSON text or file for .safetensors output "
+        "(default: the model's run.json graph section)",
+    )
+    gen.add_argument("--device", default="cpu", help="device to sample on")
+    gen.set_defaults(func=generate_command)

@@ -1,0 +1,97 @@
+"""Metrics logging: a JSONL file always, TensorBoard events when the package is installed."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import Self
+
+__all__ = ["MetricsLogger", "tensorboard_available"]
+
+
+def tensorboard_available() -> bool:
+    """Whether ``torch.utils.tensorboard`` imports (it needs the ``tensorboard`` package)."""
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class MetricsLogger:
+    """Writes scalars to ``<directory>/metrics.jsonl`` and optionally to TensorBoard.
+
+    Each JSONL line is ``{"tag": ..., "step": ..., "epoch": ..., "time": ..., scalars}``.
+
+    Arguments:
+        directory: Where ``metrics.jsonl`` (and TensorBoard's ``tensorboard/``) go.
+        tensorboard: ``True``: use TensorBoard when installed (a warning otherwise);
+            ``False``: JSONL only.
+        enabled: ``False`` writes nothing (non-zero DDP ranks).
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> with MetricsLogger(d, tensorboard=False) as log:
+        ...     log.log("train", {"loss": 1.5}, step=3, epoch=0)
+        >>> json.loads((Path(d) / "metrics.jsonl").read_text())["train/loss"]
+        1.5
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str], tensorboard: bool = True, enabled: bool = True
+    ) -> None:
+        self.directory = Path(directory)
+        self.enabled = enabled
+        self.writer: Any = None
+        self._file: Any = None
+        if not enabled:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._file = (self.directory / "metrics.jsonl").open("a")
+        if tensorboard:
+            if tensorboard_available():
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(self.directory / "tensorboard"))
+            else:
+                warnings.warn(
+                    "TensorBoard logging needs the 'tensorboard' package (pip install "
+                    "tensorboard); writing metrics.jsonl only",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+
+    def log(self, tag: str, scalars: dict[str, float], step: int, epoch: int) -> None:
+        """Records ``scalars`` as ``tag/name`` at optimiser step ``step``."""
+        if not self.enabled:
+            return
+        values = {f"{tag}/{k}": float(v) for k, v in scalars.items()}
+        record = {"tag": tag, "step": int(step), "epoch": int(epoch), "time": time.time()}
+        record.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        if self.writer is not None:
+            for key, value in values.items():
+                self.writer.add_scalar(key, value, int(step))
+
+    def close(self) -> None:
+        """Flushes and closes the files."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,128 @@
+"""``hypervae train`` and ``hypervae generate`` end to end on tiny data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import awkward as ak
+import numpy as np
+import pytest
+import yaml
+
+import hypervae as hv
+from hypervae.training import cli, load_checkpoint
+
+from .conftest import GRAPH_CONFIG, synthetic_jets
+
+
+def run(argv):
+    parser = argparse.ArgumentParser(prog="hypervae")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture
+def run_file(tmp_path):
+    block = {"num_blocks": 1, "hidden_v_channels": 4, "hidden_s_channels": 8, "num_heads": 2}
+    config = {
+        "model": {"max_particles": 8, "latent_dim": 4, "hidden": 16, "num_heads": 2,
+                  "encoder": block, "decoder": block},
+        "graph": {k: v for k, v in GRAPH_CONFIG.items() if k != "max_particles"},
+        "training": {"batch_size": 4, "max_epochs": 2, "warmup_steps": 1, "log_every": 1,
+                     "kl_warmup_epochs": 1, "seed": 3},
+    }  # fmt: skip
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("train", ["--config", "--data", "--save-dir", "--resume", "--epochs", "--batch-size",
+                   "--device", "--no-tensorboard", "--quiet", "build-graphs", "sample:", "torchrun"]),
+        ("generate", ["--model", "-n", "--jet-type", "--temperature", "--batch-size", "--seed",
+                      "--output", ".parquet", ".safetensors", "mix", "--graph-config"]),
+    ],
+)  # fmt: skip
+def test_help_is_complete(command, options, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run([command, "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option in options:
+        assert option in text, option
+
+
+def test_train_resume_generate_from_parquet(tmp_path, run_file, capsys):
+    data = tmp_path / "jets.parquet"
+    hv.datasets.save_parquet(synthetic_jets(14, seed=4), data)
+    save = tmp_path / "run"
+    base = ["train", "--config", str(run_file), "--data", str(data), "--save-dir", str(save), "-q", "--no-tensorboard"]  # fmt: skip
+    assert run(base) == 0
+    assert "trained 2 epochs" in capsys.readouterr().out
+    meta = json.loads(load_checkpoint(save / "checkpoints" / "last.pt")["meta"])
+    assert meta["epoch"] == 2
+    assert meta["normalization"] is not None
+    assert run([*base, "--resume", "--epochs", "3"]) == 0
+    assert "trained 3 epochs" in capsys.readouterr().out
+    run_json = json.loads((save / "final" / "run.json").read_text())
+    assert run_json["training"]["max_epochs"] == 3
+    assert run_json["graph"]["k"] == 2
+    rows = [json.loads(line) for line in (save / "metrics.jsonl").read_text().splitlines()]
+    assert {r["epoch"] for r in rows if r["tag"] == "epoch"} == {0, 1, 2}
+
+    out = tmp_path / "gen.parquet"
+    gen = ["generate", "--model", str(save / "best"), "-n", "6", "--jet-type", "mix", "--seed", "1", "--batch-size", "4"]  # fmt: skip
+    assert run([*gen, "-o", str(out)]) == 0
+    jets = hv.datasets.load_parquet(out)
+    assert len(jets) == 6
+    assert ak.all(jets.n_particles <= 8)
+    assert np.all(ak.to_numpy(jets.pt) > 0)
+    again = tmp_path / "again.parquet"
+    assert run([*gen, "-o", str(again)]) == 0
+    assert ak.to_list(hv.datasets.load_parquet(again).pt) == ak.to_list(jets.pt)
+
+    shard = tmp_path / "gen.safetensors"
+    assert run([*gen, "-o", str(shard), "--jet-type", "w"]) == 0
+    graphs = hv.graph.read_shard(shard)
+    assert len(graphs) == 6
+    assert all(int(g.y[0, 0]) == 3 for g in graphs)
+
+
+def test_train_from_graph_dataset(tmp_path, run_file):
+    root = tmp_path / "graphs"
+    splits = {"train": synthetic_jets(10, seed=5), "val": synthetic_jets(3, seed=6)}
+    hv.graph.build_dataset(splits, root, GRAPH_CONFIG, progress=False)
+    save = tmp_path / "run"
+    argv = ["train", "--config", str(run_file), "--data", str(root), "--save-dir", str(save), "-q", "--no-tensorboard", "--epochs", "1"]  # fmt: skip
+    assert run(argv) == 0
+    model = hv.HyperVAE.from_pretrained(save / "final")
+    y = np.concatenate([g.y[:, 1:].numpy() for g in hv.graph.HypergraphDataset(root, "train")])
+    assert model.config.norm.mean == pytest.approx(y.mean(0).tolist(), rel=1e-5)
+    norm = hv.graph.GraphNormalization.load(save / "final")
+    assert norm == hv.graph.GraphNormalization.load(root)
+
+
+def test_train_from_sample_spec(tmp_path, run_file, monkeypatch):
+    from hypervae.datasets import sample
+
+    seeds = {"train": 7, "val": 8}
+    monkeypatch.setattr(sample, "load_sample", lambda t, split: synthetic_jets(6, seeds[split], t))
+    save = tmp_path / "run"
+    argv = ["train", "--config", str(run_file), "--data", "sample:q", "--save-dir", str(save), "-q", "--no-tensorboard", "--epochs", "1"]  # fmt: skip
+    assert run(argv) == 0
+    assert (save / "best" / "model.safetensors").is_file()
+
+
+def test_errors_name_the_problem(tmp_path, run_file):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        run(["train", "--config", str(run_file), "--data", str(tmp_path / "nowhere"), "--save-dir", str(tmp_path)])  # fmt: skip
+    data = tmp_path / "jets.parquet"
+    hv.datasets.save_parquet(synthetic_jets(4), data)
+    with pytest.raises(FileNotFoundError, match="--resume"):
+        run(["train", "--config", str(run_file), "--data", str(data), "--save-dir", str(tmp_path / "x"), "--resume", "-q"])  # fmt: skip
+    with pytest.raises(ValueError, match="--output"):
+        run(["generate", "--model", "m", "-n", "2", "-o", str(tmp_path / "g.csv")])
