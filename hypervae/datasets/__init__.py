@@ -4,7 +4,7 @@ Example:
     >>> import hypervae as hv
     >>> jets = hv.datasets.load_sample("t", split="test")
     >>> sorted(jets.fields)[:3]
-    ['eta', 'mass', 'n_constituents']
+    ['eta', 'jet_type', 'mass']
 """
 
 from .jetnet import *

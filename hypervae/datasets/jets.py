@@ -159,6 +159,7 @@ def save_parquet(jets: ak.Array, path: str | os.PathLike[str], compression_level
             parquet_dictionary_encoding=False,
             extensionarray=False,
         )
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a data file is readable by all
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
