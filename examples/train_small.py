@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--out", default="runs/small")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--eec-weight", type=float, default=1.0)
+    parser.add_argument("--kl-weight", type=float, default=0.1)
+    parser.add_argument("--kl-warmup", type=int, default=0, help="steps of linear KL warm-up")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(1)  # small batches: thread overhead outweighs the gain on 2 cores
@@ -56,7 +58,7 @@ def main() -> None:
     while step < args.steps:
         for batch in loader:
             tau = max(0.3, 1.0 - step / args.steps)
-            kl_w = hv.losses.kl_weight(step, args.steps // 2, max_weight=0.1)
+            kl_w = hv.losses.kl_weight(step, args.kl_warmup, max_weight=args.kl_weight)
             losses = model.compute_loss(batch, tau=tau, kl_weight=kl_w)
             optimiser.zero_grad()
             losses["total"].backward()

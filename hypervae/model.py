@@ -11,16 +11,20 @@ embedding, from which linear heads give the latent mean and the clamped log-vari
 features (log pT, eta, log mass, normalised), a categorical multiplicity over
 ``1..max_particles``, and a particle decoder. The particle decoder is an L-GATr over
 ``max_particles`` slots whose scalar inputs are the condition plus a learned slot
-embedding and whose vector input is the jet 4-momentum in the canonical frame
-:math:`J = (\sqrt{1 + m^2/p_T^2}, 1, 0, 0)`; it outputs one 4-vector and one existence
-logit per slot. Given :math:`J`, the decoder is exactly Lorentz equivariant.
+embedding and whose vector inputs are the jet 4-momentum in the canonical frame
+:math:`J = (\sqrt{1 + m^2/p_T^2}, 1, 0, 0)` and the frame's four basis vectors (without
+these references an equivariant network could only emit multiples of :math:`J`); it
+outputs one 4-vector and one existence logit per slot. Transforming :math:`J` and the
+basis together by a Lorentz transformation transforms every output by it exactly.
 
 **Topology.** Slot existence is sampled with a straight-through binary Gumbel-softmax
-at temperature ``tau``; the consistency loss (summed existing 4-momenta against
-:math:`J`) reaches the existence logits through it, a binary cross-entropy ties them to
-the true multiplicity, and the multiplicity head is trained with a cross-entropy. At
+at temperature ``tau``: the existence loss is a binary cross-entropy tying the logits to
+the true multiplicity (slot ``i`` exists when ``i < n``) plus the squared difference
+between the Gumbel-sampled number of slots and ``n``, which reaches the logits through
+the Gumbel relaxation; the multiplicity head is trained with a cross-entropy. At
 sampling time the multiplicity is drawn from the head and the slots with the largest
-existence logits are kept.
+existence logits are kept. The consistency loss compares the summed 4-momenta of the
+first ``n`` slots with the summed real particles (both in the jet frame).
 
 **Losses.** Masked Chamfer distance on particles, a 1D Wasserstein distance on the
 projected 2-point EEC, jet-feature MSE, consistency, KL with free bits, multiplicity
@@ -83,7 +87,7 @@ def _jet_targets(jets: ak.Array) -> np.ndarray:
 class HyperVAEConfig:
     """Every hyperparameter of :class:`HyperVAE`; accepts dicts and round-trips JSON.
 
-    Example:
+    Examples:
         >>> cfg = HyperVAEConfig(latent_dim=8)
         >>> HyperVAEConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
         True
@@ -110,7 +114,7 @@ class HyperVAEConfig:
             "consistency": 1.0,
             "kl": 1.0,
             "multiplicity": 0.1,
-            "existence": 0.1,
+            "existence": 1.0,
         }
     )
     norm: JetFeatureNorm = field(default_factory=JetFeatureNorm)
@@ -148,7 +152,7 @@ class HyperVAE(nn.Module):
         decode: ``z [B, latent_dim]``, ``jet_type [B]`` -> dict of ``p4 [B, P, 4]``,
         ``exist_logits [B, P]``, ``mult_logits [B, P]``, ``jet [B, 3]``.
 
-    Example:
+    Examples:
         >>> model = HyperVAE(HyperVAEConfig(max_particles=6, latent_dim=4, hidden=16))
         >>> jets = model.sample(3, jet_type="t", seed=0)
         >>> len(jets), bool(ak.all(jets.jet_type == 2))
@@ -178,7 +182,8 @@ class HyperVAE(nn.Module):
         self.jet_head = nn.Linear(h, 3)
         self.mult_head = nn.Linear(h, cfg.max_particles)
         self.slot_embedding = nn.Parameter(torch.randn(cfg.max_particles, h) * 0.1)
-        self.decoder_lgatr = ParticleLGATr(1, h, 1, 1, cfg.decoder)
+        # vector inputs: the jet 4-momentum and the 4 basis vectors of the jet frame
+        self.decoder_lgatr = ParticleLGATr(5, h, 1, 1, cfg.decoder)
         # built from plain floats so a model and its reloaded copy hold identical values
         self.register_buffer(
             "norm_mean", torch.tensor([float(v) for v in cfg.norm.mean]), persistent=False
@@ -219,16 +224,34 @@ class HyperVAE(nn.Module):
 
     # ------------------------------------------------------------------ decoder
     def decode(
-        self, z: Tensor, jet_type: Tensor, jet_vector: Tensor | None = None
+        self,
+        z: Tensor,
+        jet_type: Tensor,
+        jet_vector: Tensor | None = None,
+        basis: Tensor | None = None,
     ) -> dict[str, Tensor]:
-        """Decodes latent codes; ``jet_vector [B, 4]`` (frame units) defaults to the jet head's."""
+        """Decodes latent codes into particles in the jet frame.
+
+        Arguments:
+            z: Latent codes ``[B, latent_dim]``.
+            jet_type: Type codes ``[B]``.
+            jet_vector: Jet 4-momentum in frame units ``[B, 4]``; the jet head's by default.
+            basis: The frame's basis vectors ``[B, 4, 4]`` (rows ``e_t, e_x, e_y, e_z``),
+                the identity by default. An equivariant decoder fed only ``J`` could emit
+                nothing but multiples of ``J``; the basis gives it the reference
+                directions, and transforming ``J`` and the basis together by a Lorentz
+                transformation transforms every output 4-vector by it.
+        """
         c = self.condition(torch.cat([z, self.type_embedding(jet_type.long())], -1))
         jet = self.jet_head(c)
         if jet_vector is None:
             jet_vector = self.frame_jet_vector(self.denormalize(jet))
         cfg = self.config
+        if basis is None:
+            basis = torch.eye(4, dtype=z.dtype, device=z.device).expand(z.shape[0], 4, 4)
         slots = c[:, None, :] + self.slot_embedding[None]
-        vectors = jet_vector[:, None, None, :].expand(-1, cfg.max_particles, 1, 4).to(z.dtype)
+        refs = torch.cat([jet_vector[:, None, :].to(z.dtype), basis.to(z.dtype)], 1)  # [B, 5, 4]
+        vectors = refs[:, None].expand(-1, cfg.max_particles, 5, 4)
         mask = torch.ones(z.shape[0], cfg.max_particles, dtype=torch.bool, device=z.device)
         v, s = self.decoder_lgatr(vectors, slots, mask)
         return {
@@ -287,18 +310,21 @@ class HyperVAE(nn.Module):
         n = mask.sum(1)
         slots = torch.arange(cfg.max_particles, device=x.device)[None, :] < n[:, None]
         target_jet = jet_info(data)[1].to(x.dtype)
-        jet_vec = self.frame_jet_vector(target_jet)
-        summed = (out["exist_soft"][..., None] * out["p4"]).sum(1)
+        slot_mask = slots[..., None].to(x.dtype)
+        summed = (slot_mask * out["p4"]).sum(1)
+        target_sum = (mask[..., None].to(x.dtype) * x).sum(1)
+        expected_n = out["exist_soft"].sum(1)  # straight-through Gumbel: reaches the logits
         terms = {
             "chamfer": chamfer_distance(out["p4"], x, slots, mask),
             "eec": eec_distribution_loss((out["p4"], slots), (x, mask), n=2),
             "jet": jet_feature_loss(out["jet"], self.normalize(target_jet)),
-            "consistency": ((summed - jet_vec) ** 2).sum(-1).mean(),
+            "consistency": ((summed - target_sum) ** 2).sum(-1).mean(),
             "kl": kl_divergence(out["mu"], out["logvar"], cfg.free_bits),
             "multiplicity": nn.functional.cross_entropy(out["mult_logits"], (n - 1).clamp(min=0)),
             "existence": nn.functional.binary_cross_entropy_with_logits(
                 out["exist_logits"], slots.to(x.dtype)
-            ),
+            )
+            + (((expected_n - n) / cfg.max_particles) ** 2).mean(),
         }
         weights = dict(cfg.loss_weights)
         weights["kl"] = weights.get("kl", 1.0) * kl_weight

@@ -43,7 +43,7 @@ JET_TYPES = ("g", "q", "t", "w", "z")
 def jet_type_code(jet_type: str | int) -> int:
     """JetNet code of a jet type: ``"g"`` -> 0, ..., ``"z"`` -> 4.
 
-    Example:
+    Examples:
         >>> jet_type_code("t"), jet_type_code(3)
         (2, 3)
     """
@@ -78,7 +78,7 @@ def make_jets(
         particles: ``N * var * Momentum4D`` particles.
         jet_type: One type for all jets or one code per jet.
 
-    Example:
+    Examples:
         >>> from hypervae.physics import from_padded
         >>> parts = from_padded(np.array([[[5.0, 3, 0, 4]]]), np.array([[True]]))
         >>> jets = make_jets(parts, "q")
@@ -122,7 +122,7 @@ def split_indices(
 ) -> dict[str, np.ndarray]:
     """Random train/val/test indices (JetNet's 70/15/15 with seed 42 by default).
 
-    Example:
+    Examples:
         >>> parts = split_indices(20)
         >>> [len(parts[k]) for k in ("train", "val", "test")]
         [14, 3, 3]

@@ -79,7 +79,7 @@ def pythia_settings(
 ) -> list[str]:
     """Pythia configuration strings for one jet type.
 
-    Example:
+    Examples:
         >>> pythia_settings("w", seed=1)[:2]
         ['Beams:eCM = 13000.0', 'PhaseSpace:pTHatMin = 800.0']
     """
@@ -175,7 +175,7 @@ def generate_pythia(
     Returns:
         Jets in the layout of :func:`hypervae.datasets.make_jets`.
 
-    Example:
+    Examples:
         >>> jets = generate_pythia("w", n_jets=2, seed=3, progress=False)  # doctest: +SKIP
         >>> len(jets)  # doctest: +SKIP
         2

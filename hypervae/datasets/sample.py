@@ -46,7 +46,7 @@ def load_sample(jet_type: str | int, split: str = "all") -> ak.Array:
     Returns:
         Jets in the layout of :func:`hypervae.datasets.make_jets`.
 
-    Example:
+    Examples:
         >>> jets = load_sample("t", split="val")
         >>> len(jets) == sample_info()["splits"]["t"]["val"]
         True

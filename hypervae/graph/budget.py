@@ -32,7 +32,7 @@ def dominance_candidates(size: int, n: int, budget: int) -> np.ndarray:
     Shapes:
         output: ``[C, n]`` int64 (read-only, cached).
 
-    Example:
+    Examples:
         >>> dominance_candidates(5, 2, 2).tolist()
         [[0, 1], [0, 2], [1, 2]]
     """
@@ -103,7 +103,7 @@ def select_tuples(
     Shapes:
         ln_dr: ``[B, P, P]``; w: ``[B, P]``; counts: ``[B]``; out ``[T]``, ``[T, n]``.
 
-    Example:
+    Examples:
         >>> ln_dr = np.log(np.array([[[1, 1, 2, 3], [1, 1, 1, 2], [2, 1, 1, 1], [3, 2, 1, 1.0]]]))
         >>> w = np.array([[0.4, 0.3, 0.2, 0.1]])
         >>> jet, t = select_tuples(ln_dr, w, np.array([4]), 3, "top_weight", 1)

@@ -270,7 +270,7 @@ def build_hypergraphs(
     Returns:
         A list of :class:`HypergraphData` (see the module docstring for the fields).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from hypervae.physics import from_padded, ptetaphim_to_cartesian
         >>> from hypervae.datasets import make_jets

@@ -40,7 +40,7 @@ class HypergraphConfig:
         eec_range: R_L range of the histograms.
         chunk_size: Jets processed together (vectorised) in one padded chunk.
 
-    Example:
+    Examples:
         >>> cfg = HypergraphConfig.from_dict({"budget": "knn", "k": 4})
         >>> HypergraphConfig.from_json(cfg.to_json()) == cfg
         True

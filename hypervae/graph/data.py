@@ -25,7 +25,7 @@ class HypergraphData(Data):
     batched the first row is shifted by the number of particles and the second by the
     number of hyperedges of the graphs before.
 
-    Example:
+    Examples:
         >>> from torch_geometric.data import Batch
         >>> g = HypergraphData(x=torch.zeros(3, 4), hyperedge_index=torch.tensor([[0, 1, 2], [0, 0, 0]]),
         ...                    hyperedge_attr=torch.zeros(1, 4))

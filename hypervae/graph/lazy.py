@@ -30,7 +30,7 @@ class JetHypergraphs(Dataset):
         transform: Applied to each graph, e.g. a fitted
             :class:`~hypervae.graph.GraphNormalization`.
 
-    Example:
+    Examples:
         >>> from hypervae.datasets import make_jets
         >>> from hypervae.physics import from_padded, ptetaphim_to_cartesian
         >>> p4 = ptetaphim_to_cartesian([[50.0, 30, 20]] * 2, [[0.0, 0.1, 0]] * 2, [[0.0, 0, 0.1]] * 2)

@@ -38,7 +38,7 @@ class GraphNormalization:
         std: ``{field: [F]}`` standard deviations (1 for untouched or constant columns).
         count: ``{field: rows}`` seen when fitting.
 
-    Example:
+    Examples:
         >>> g = HypergraphData(x=torch.zeros(2, 4), edge_attr=torch.tensor([[1.0], [3.0]]),
         ...                    hyperedge_attr=torch.zeros(0, 1), y=torch.tensor([[2.0, 5.0]]))
         >>> norm = GraphNormalization.fit([g])

@@ -116,7 +116,7 @@ def build_dataset(
     Returns:
         The manifest (also written to ``out_dir/manifest.json``).
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from hypervae.datasets import make_jets
         >>> from hypervae.physics import from_padded, ptetaphim_to_cartesian
@@ -181,7 +181,7 @@ def build_with_dask(
         client: A ``distributed.Client``; ``None`` uses Dask's current scheduler.
         fit_split: Split whose graphs fit the normalisation.
 
-    Example:
+    Examples:
         >>> from distributed import Client, LocalCluster  # doctest: +SKIP
         >>> build_with_dask({"train": files}, "graphs", client=Client(LocalCluster()))  # doctest: +SKIP
     """

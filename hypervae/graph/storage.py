@@ -48,7 +48,7 @@ def _cat_dim(key: str) -> int:
 def write_shard(graphs: Sequence[HypergraphData], path: str | os.PathLike[str]) -> Path:
     """Writes graphs to one ``.safetensors`` shard atomically.
 
-    Example:
+    Examples:
         >>> import tempfile, torch
         >>> g = HypergraphData(x=torch.ones(2, 4), edge_index=torch.tensor([[0], [1]]))
         >>> path = write_shard([g, g], tempfile.mkdtemp() + "/s.safetensors")
@@ -142,7 +142,7 @@ class HypergraphDataset(Dataset):
             training split).
         transform: Applied to each graph after normalisation.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from torch_geometric.loader import DataLoader
         >>> from hypervae.graph import build_dataset

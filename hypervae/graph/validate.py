@@ -237,7 +237,7 @@ def _range_and_consistency(graph: HypergraphData, where: str) -> list[Issue]:
 def validate_graph(graph: HypergraphData, where: str = "graph 0") -> list[Issue]:
     """All issues of one graph (stops after structural problems).
 
-    Example:
+    Examples:
         >>> import torch
         >>> [i.check for i in validate_graph(HypergraphData(x=torch.zeros(2, 4)))][:2]
         ['structure', 'structure']

@@ -54,8 +54,10 @@ def chamfer_distance(
     """Chamfer distance between batches of padded point sets.
 
     Arguments:
-        x, y: Point sets ``[B, N, D]`` and ``[B, M, D]``.
-        x_mask, y_mask: Real points ``[B, N]``, ``[B, M]`` (all real by default).
+        x: Point sets ``[B, N, D]``.
+        y: Point sets ``[B, M, D]``.
+        x_mask: Real points of ``x``, ``[B, N]`` (all real by default).
+        y_mask: Real points of ``y``, ``[B, M]`` (all real by default).
         squared: Use squared distances (the common Chamfer loss).
         w_energy: Weight of the squared difference in column 0 (energy for 4-momenta).
         alpha: Weight points by ``pT**alpha`` (pT from columns 1, 2) instead of uniformly.
@@ -68,7 +70,7 @@ def chamfer_distance(
     Shapes:
         x: ``[B, N, D]``; y: ``[B, M, D]``; output ``[]`` or ``[B]``.
 
-    Example:
+    Examples:
         >>> x = torch.tensor([[[0.0, 0.0], [1.0, 0.0]]])
         >>> y = torch.tensor([[[0.0, 0.0]]])
         >>> float(chamfer_distance(x, y))  # (0 + 1) / 2 + 0
@@ -135,7 +137,7 @@ def emd_distance(
     Shapes:
         x: ``[B, N, D]``; y: ``[B, M, D]``; output ``[B]``.
 
-    Example:
+    Examples:
         >>> x = torch.tensor([[[0.0], [2.0]]], dtype=torch.float64)
         >>> y = torch.tensor([[[1.0], [3.0]]], dtype=torch.float64)
         >>> emd_distance(x, y).tolist()

@@ -96,7 +96,7 @@ def eec_distribution_loss(
     Shapes:
         output ``[]``.
 
-    Example:
+    Examples:
         >>> from hypervae.physics import ptetaphim_to_cartesian
         >>> p4 = torch.from_numpy(ptetaphim_to_cartesian([[1.0, 1.0, 2.0]], [[0, 0.1, 0]], [[0, 0, 0.2]]))
         >>> mask = torch.ones(1, 3, dtype=torch.bool)
@@ -119,7 +119,7 @@ def wasserstein_1d(
     Shapes:
         u: ``[N]``; v: ``[M]``; weights alike; output ``[]``.
 
-    Example:
+    Examples:
         >>> float(wasserstein_1d(torch.tensor([0.0, 1.0]), torch.tensor([2.0, 3.0])))
         2.0
     """

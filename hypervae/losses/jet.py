@@ -23,7 +23,7 @@ def jet_feature_loss(
     Shapes:
         pred, target: ``[B, F]``; output ``[]``.
 
-    Example:
+    Examples:
         >>> float(jet_feature_loss(torch.tensor([[1.0, 2.0]]), torch.tensor([[0.0, 0.0]]), [1.0, 0.5]))
         3.0
     """

@@ -24,7 +24,7 @@ def kl_divergence(mu: Tensor, logvar: Tensor, free_bits: float = 0.0) -> Tensor:
     Shapes:
         mu, logvar: ``[B, L]``; output ``[]`` (the mean over the batch).
 
-    Example:
+    Examples:
         >>> float(kl_divergence(torch.zeros(2, 3), torch.zeros(2, 3)))
         0.0
         >>> float(kl_divergence(torch.zeros(2, 3), torch.zeros(2, 3), free_bits=0.5))
@@ -52,7 +52,7 @@ def kl_weight(
     its first ``ramp_fraction`` and then flat at ``max_weight``; flat after the cycles.
     ``"constant"``: always ``max_weight``.
 
-    Example:
+    Examples:
         >>> [kl_weight(s, 10) for s in (0, 5, 10, 20)]
         [0.0, 0.5, 1.0, 1.0]
         >>> [kl_weight(s, 8, schedule="cyclic", n_cycles=2) for s in (0, 1, 2, 3, 4, 5)]

@@ -34,7 +34,7 @@ class IncidenceCrossAttention(nn.Module):
         incidence: ``[2, I]`` pairs (particle index, token index); output ``[n, channels]``.
         A particle with no incident token is left unchanged.
 
-    Example:
+    Examples:
         >>> att = IncidenceCrossAttention(8, 2)
         >>> h, tok = torch.randn(3, 8), torch.randn(2, 8)
         >>> inc = torch.tensor([[0, 1, 1], [0, 0, 1]])

@@ -73,7 +73,7 @@ class ParticleLGATr(nn.Module):
         scalars: ``[B, P, in_s_channels]``; mask: ``[B, P]`` (True for real particles);
         outputs ``[B, P, out_v_channels, 4]`` and ``[B, P, out_s_channels]``.
 
-    Example:
+    Examples:
         >>> net = ParticleLGATr(1, 1, 1, 8)
         >>> v, s = net(torch.randn(2, 5, 1, 4), torch.ones(2, 5, 1), torch.ones(2, 5, dtype=torch.bool))
         >>> tuple(v.shape), tuple(s.shape)

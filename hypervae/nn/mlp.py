@@ -19,7 +19,7 @@ class ResidualMLP(nn.Module):
     Shapes:
         input ``[..., in_channels]``; output ``[..., hidden_channels]``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> ResidualMLP(5, 16)(torch.zeros(7, 5)).shape
         torch.Size([7, 16])

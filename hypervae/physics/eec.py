@@ -74,7 +74,7 @@ def bin_edges(
             is ignored).
         rl_range: ``(R_min, R_max)`` for ``bins`` uniform bins in ``ln R_L``.
 
-    Example:
+    Examples:
         >>> bin_edges(2, (0.01, 1.0)).round(6).tolist()
         [0.01, 0.1, 1.0]
     """
@@ -98,7 +98,7 @@ def combinations(size: int, k: int) -> np.ndarray:
     Built with numpy comparisons on an index grid (no Python loop over tuples); the
     result is cached and read-only.
 
-    Example:
+    Examples:
         >>> combinations(4, 3).tolist()
         [[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]
     """
@@ -199,7 +199,7 @@ def eec(
         ``[N, n_bins]`` float64 histograms (see the module docstring for what the
         weights add up to).
 
-    Example:
+    Examples:
         >>> from hypervae.physics import ptetaphim_to_cartesian
         >>> p4 = ptetaphim_to_cartesian([[1.0, 1.0]], [[0.0, 0.1]], [[0.0, 0.0]])
         >>> h = eec((p4, np.ones((1, 2), bool)), n=2, bins=[0.05, 0.2])
@@ -266,7 +266,7 @@ def tuple_values(
         ``R_L[N, K]`` and ``weight[N, K]`` (zero for padding rows); ``[K]`` each for a
         single jet.
 
-    Example:
+    Examples:
         >>> from hypervae.physics import ptetaphim_to_cartesian
         >>> p4 = ptetaphim_to_cartesian([[1.0, 1.0, 2.0]], [[0.0, 0.1, 0.0]], [[0.0, 0.0, 0.2]])
         >>> rl, wt = tuple_values((p4, np.ones((1, 3), bool)), [[0, 1, 2]])

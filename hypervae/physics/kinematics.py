@@ -75,7 +75,7 @@ def particles_of(jets: ak.Array) -> ak.Array:
 def wrap_phi(phi: Any) -> Any:
     r"""Wraps angles to :math:`(-\pi, \pi]`.
 
-    Example:
+    Examples:
         >>> float(wrap_phi(np.float64(3 * np.pi / 2)))
         -1.5707963267948966
     """
@@ -89,7 +89,7 @@ def ptetaphim_to_cartesian(pt: Any, eta: Any, phi: Any, mass: Any = 0.0) -> np.n
     Shapes:
         inputs: broadcastable arrays ``[...]``; output ``[..., 4]``.
 
-    Example:
+    Examples:
         >>> ptetaphim_to_cartesian(3.0, 0.0, 0.0, 4.0).tolist()
         [5.0, 3.0, 0.0, 0.0]
     """
@@ -112,7 +112,7 @@ def cartesian_to_ptetaphim(p4: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     Shapes:
         p4: ``[..., 4]``; outputs ``[...]`` each.
 
-    Example:
+    Examples:
         >>> [float(v) for v in cartesian_to_ptetaphim(np.array([5.0, 3.0, 0.0, 0.0]))]
         [3.0, 0.0, 0.0, 4.0]
     """
@@ -152,7 +152,7 @@ def to_padded(
             Jets with more particles are refused (never silently truncated).
         dtype: Floating dtype of ``p4``.
 
-    Example:
+    Examples:
         >>> import hypervae as hv
         >>> parts = hv.physics.from_padded(np.array([[[5.0, 3, 0, 4]]]), np.array([[True]]))
         >>> p4, mask = to_padded(parts, n_max=3)
@@ -221,7 +221,7 @@ def _segment_sum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def jet_p4(jets: ak.Array) -> np.ndarray:
     """Jet 4-momenta ``[N, 4]`` ``(E, px, py, pz)``: the sum of the constituents.
 
-    Example:
+    Examples:
         >>> parts = from_padded(np.array([[[5.0, 3, 0, 4], [5.0, -3, 0, 4]]]), np.ones((1, 2), bool))
         >>> jet_p4(parts).round(12).tolist()
         [[10.0, 0.0, 0.0, 8.0]]
@@ -271,7 +271,9 @@ def from_relative(
 
     Arguments:
         relative: ``N * var * {eta_rel, phi_rel, pt_rel}``.
-        jet_pt, jet_eta, jet_phi: Jet-level arrays ``[N]``.
+        jet_pt: Jet transverse momenta ``[N]``.
+        jet_eta: Jet pseudorapidities ``[N]``.
+        jet_phi: Jet azimuths ``[N]``.
         mass: Particle mass (scalar or jagged like ``relative``); JetNet particles are
             massless.
     """
@@ -326,7 +328,7 @@ def to_jet_frame(p4: Any, mask: Any, scale: str | float = "pt") -> tuple[np.ndar
         p4: ``[N, P, 4]`` ``(E, px, py, pz)``; mask: ``[N, P]``.
         output: ``[N, P, 4]`` (padded slots are zero) and a :class:`JetFrame`.
 
-    Example:
+    Examples:
         >>> p4 = ptetaphim_to_cartesian([[100.0, 50.0]], [[1.0, 1.2]], [[0.5, 0.4]])
         >>> frame_p4, frame = to_jet_frame(p4, np.ones((1, 2), bool))
         >>> bool(abs(frame_p4[..., 3].sum()) < 1e-12), bool(abs(frame_p4[..., 2].sum()) < 1e-12)

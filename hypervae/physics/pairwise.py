@@ -93,7 +93,7 @@ def pairwise_features(p4: Any, mask: Any | None = None) -> tuple[np.ndarray, np.
         ``features[N, P, P, 4]`` ordered as :data:`FEATURES` (zero where either particle
         is padding) and the energy weights ``w2[N, P, P]``.
 
-    Example:
+    Examples:
         >>> p4 = np.array([[[10.0, 10, 0, 0], [10.0, 0, 10, 0]]])
         >>> feats, w2 = pairwise_features(p4)
         >>> round(float(np.exp(feats[0, 0, 1, 0])), 6), float(w2[0, 0, 1])
@@ -132,7 +132,7 @@ def pairwise(jets: ak.Array, chunk_size: int = 512) -> ak.Array:
         ``N * var * {i, j, w2, ln_dr, ln_kt, ln_z, ln_m2}`` with ``n (n - 1) / 2`` pairs
         per jet of ``n`` particles.
 
-    Example:
+    Examples:
         >>> import hypervae as hv
         >>> jets = hv.datasets.load_sample("q", split="test")[:3]
         >>> pairs = pairwise(jets)
@@ -156,5 +156,7 @@ def pairwise(jets: ak.Array, chunk_size: int = 512) -> ak.Array:
             records[name].append(feats[:, i, j, k][keep])
     if not counts:
         counts = [np.zeros(0, dtype=np.int64)]
-    flat = {name: np.concatenate(parts) if parts else np.zeros(0) for name, parts in records.items()}
+    flat = {
+        name: np.concatenate(parts) if parts else np.zeros(0) for name, parts in records.items()
+    }
     return ak.unflatten(ak.zip(flat), np.concatenate(counts))

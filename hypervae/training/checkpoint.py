@@ -23,7 +23,7 @@ CHECKPOINT_FORMAT = "hypervae-checkpoint/1"
 def atomic_write(path: str | os.PathLike[str], write: Any) -> Path:
     """Calls ``write(tmp_path)`` for a temporary file beside ``path``, then renames it.
 
-    Example:
+    Examples:
         >>> d = tempfile.mkdtemp()
         >>> atomic_write(Path(d) / "a.txt", lambda p: Path(p).write_text("x")).read_text()
         'x'
@@ -44,7 +44,7 @@ def atomic_write(path: str | os.PathLike[str], write: Any) -> Path:
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Writes ``state`` (tensors, state dicts, a ``meta`` JSON string) atomically.
 
-    Example:
+    Examples:
         >>> p = Path(tempfile.mkdtemp()) / "c.pt"
         >>> _ = save_checkpoint({"w": torch.ones(2), "meta": "{}"}, p)
         >>> load_checkpoint(p)["w"].tolist()

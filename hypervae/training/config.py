@@ -72,7 +72,7 @@ class TrainingConfig:
         tensorboard: Also write TensorBoard events (needs the ``tensorboard`` package).
         log_every: Log training scalars every this many optimiser steps.
 
-    Example:
+    Examples:
         >>> cfg = TrainingConfig.from_dict({"lr": 3e-4, "max_epochs": 2})
         >>> TrainingConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
         True
@@ -160,7 +160,7 @@ class TrainingConfig:
 class RunConfig:
     """The three sections of a run file: ``model``, ``graph`` and ``training``.
 
-    Example:
+    Examples:
         >>> run = RunConfig.from_dict({"model": {"latent_dim": 8}, "training": {"lr": 1e-3}})
         >>> run.model.latent_dim, run.training.lr
         (8, 0.001)
@@ -202,7 +202,7 @@ class RunConfig:
 def load_run_config(path: str | os.PathLike[str] | None) -> RunConfig:
     """Reads a YAML (or JSON) run file into a :class:`RunConfig`; ``None`` gives defaults.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> p = Path(tempfile.mkdtemp()) / "run.yaml"
         >>> _ = p.write_text("training:\\n  lr: 0.002\\n")

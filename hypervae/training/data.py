@@ -27,7 +27,7 @@ _EDGE_FIELDS = ("edge_attr", "hyperedge_attr")
 def edge_normalization(norm: GraphNormalization) -> GraphNormalization:
     """A copy of ``norm`` that standardises edge and hyperedge features only (not ``y``).
 
-    Example:
+    Examples:
         >>> import torch
         >>> g = HypergraphData(x=torch.zeros(2, 4), edge_attr=torch.tensor([[1.0], [3.0]]),
         ...                    hyperedge_attr=torch.zeros(1, 1), y=torch.tensor([[2.0, 5.0]]))
@@ -46,7 +46,7 @@ def edge_normalization(norm: GraphNormalization) -> GraphNormalization:
 def jet_norm_from_graphs(graphs: Sequence[HypergraphData]) -> JetFeatureNorm:
     """:class:`~hypervae.model.JetFeatureNorm` fitted on the graphs' physical ``y``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> gs = [HypergraphData(x=torch.zeros(1, 4), y=torch.tensor([[2.0, v, 0.0, 4.0]]))
         ...       for v in (6.0, 8.0)]
@@ -113,7 +113,7 @@ def load_training_data(
         seed: Seed of the parquet split.
         progress: Progress bars while building.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> from hypervae.datasets import make_jets, save_parquet
         >>> from hypervae.physics import from_padded, ptetaphim_to_cartesian

@@ -35,7 +35,7 @@ class MetricsLogger:
             ``False``: JSONL only.
         enabled: ``False`` writes nothing (non-zero DDP ranks).
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> d = tempfile.mkdtemp()
         >>> with MetricsLogger(d, tensorboard=False) as log:

@@ -20,7 +20,7 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
         total_steps: Steps of the whole run; the factor is ``min_ratio`` from there on.
         min_ratio: ``min_lr / lr``.
 
-    Example:
+    Examples:
         >>> [round(warmup_cosine(s, 2, 6, 0.1), 3) for s in (0, 1, 2, 4, 6, 9)]
         [0.333, 0.667, 1.0, 0.55, 0.1, 0.1]
     """
@@ -34,7 +34,7 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
 def gumbel_temperature(epoch: float, initial: float, final: float, decay: float) -> float:
     """Exponentially decayed Gumbel-softmax temperature with a floor.
 
-    Example:
+    Examples:
         >>> [gumbel_temperature(e, 1.0, 0.3, 0.5) for e in (0, 1, 2, 3)]
         [1.0, 0.5, 0.3, 0.3]
     """

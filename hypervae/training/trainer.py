@@ -49,7 +49,7 @@ class EpochBatchSampler:
     contiguous parts; rank ``r`` gets part ``r``. Batches are never empty: a short last
     global batch is padded from the start of the permutation.
 
-    Example:
+    Examples:
         >>> s = EpochBatchSampler(5, 2, shuffle=False)
         >>> list(s)
         [[0, 1], [2, 3], [4]]
@@ -135,7 +135,7 @@ class Trainer:
         normalization: The graph normalisation, stored next to saved models.
         run_config: The whole run (model/graph/training), stored next to saved models.
 
-    Example:
+    Examples:
         >>> import hypervae as hv, numpy as np
         >>> p4 = hv.physics.ptetaphim_to_cartesian([[50.0, 30, 20]] * 4, [[0.0, 0.1, 0]] * 4,
         ...                                        [[0.0, 0, 0.1]] * 4)
