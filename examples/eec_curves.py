@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-import matplotlib
+import matplotlib as mpl
 
-matplotlib.use("Agg")
+mpl.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -15,7 +15,7 @@ h (25, mass m_h1) and A (36, mass m_h2), both forced to b bbar, against ``HardQC
 and t tbar), or from a fast toy generator (``--toy``: the same decay chain with each b
 replaced by a spray of massless particles; backgrounds are 4 or 6 random sprays).
 
-    python examples/hh4b_event_classifier.py --toy               # about a minute on a CPU
+    python examples/hh4b_event_classifier.py --toy               # minutes on a CPU
     python examples/hh4b_event_classifier.py --events 2000       # Pythia (slow)
 """
 
@@ -36,7 +36,9 @@ from hypervae.taggers import (
 
 EDGES = np.array([50.0, 100.0, 150.0, 200.0])  # GeV, per axis
 CENTRES = 0.5 * (EDGES[1:] + EDGES[:-1])
-SIGNAL_BINS = list(itertools.product(range(len(CENTRES)), repeat=2))  # (i1, i2)
+# (i1, i2) with m_h1 >= m_h2: the two Higgs candidates are not labelled, so only the
+# ordered pair of masses is observable
+SIGNAL_BINS = [(i, j) for i, j in itertools.product(range(len(CENTRES)), repeat=2) if i >= j]
 BACKGROUNDS = ("qcd", "ttbar")
 N_MAX = 256
 
@@ -151,7 +153,8 @@ def build_dataset(n_per_class: int, toy: bool, seed: int) -> tuple[TaggerData, n
     rng = np.random.default_rng(seed)
     blocks, labels, truth = [], [], []
     for c, (i1, i2) in enumerate(SIGNAL_BINS):
-        masses = (rng.uniform(EDGES[i1], EDGES[i1 + 1]), rng.uniform(EDGES[i2], EDGES[i2 + 1]))
+        draw = (rng.uniform(EDGES[i1], EDGES[i1 + 1]), rng.uniform(EDGES[i2], EDGES[i2 + 1]))
+        masses = (max(draw), min(draw))
         gen = toy_events("signal", n_per_class, rng, masses=masses) if toy else pythia_events(
             "signal", n_per_class, seed + c, masses=masses)  # fmt: skip
         blocks.append(gen)

@@ -5,7 +5,7 @@ term averaged over the first and the last 20 steps, saves the model, reloads it 
 ``HyperVAE.from_pretrained`` and samples 1000 top jets in physical units.
 
 Usage:
-    python examples/train_small.py [--steps 300] [--jets 2000] [--out runs/small]
+    python examples/train_small.py [--steps 600] [--jets 2000] [--out runs/small]
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import hypervae as hv
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--jets", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--jet-type", default="t")
     parser.add_argument("--out", default="runs/small")
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--eec-weight", type=float, default=1.0)
+    parser.add_argument("--eec-weight", type=float, default=10.0)
     parser.add_argument("--kl-weight", type=float, default=0.1)
     parser.add_argument("--kl-warmup", type=int, default=0, help="steps of linear KL warm-up")
     args = parser.parse_args()
