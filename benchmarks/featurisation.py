@@ -94,7 +94,10 @@ def loop_eec(p4: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
 
 def _lib_pairwise(p4: np.ndarray, mask: np.ndarray, chunk: int = 256) -> list:
     """The library's vectorised path, in chunks of jets as pairwise() uses it."""
-    return [P.pairwise_features(p4[i : i + chunk], mask[i : i + chunk]) for i in range(0, len(p4), chunk)]
+    return [
+        P.pairwise_features(p4[i : i + chunk], mask[i : i + chunk])
+        for i in range(0, len(p4), chunk)
+    ]
 
 
 def _lib_eec(p4: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:

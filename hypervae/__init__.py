@@ -14,7 +14,19 @@ Example:
 
 __version__ = "0.1.0"
 
-from . import datasets, graph, losses, nn, physics, training
+from . import datasets, evaluation, graph, losses, nn, physics, taggers, training
 from .model import HyperVAE, HyperVAEConfig
 
-__all__ = ["HyperVAE", "HyperVAEConfig", "__version__", "datasets", "graph", "losses", "nn", "physics", "training"]
+__all__ = [
+    "HyperVAE",
+    "HyperVAEConfig",
+    "__version__",
+    "datasets",
+    "evaluation",
+    "graph",
+    "losses",
+    "nn",
+    "physics",
+    "taggers",
+    "training",
+]

@@ -19,7 +19,7 @@ def require(module: str, extra: str, purpose: str = "this feature") -> ModuleTyp
     Returns:
         The imported module.
 
-    Example:
+    Examples:
         >>> np = require("numpy", "core")
         >>> np.__name__
         'numpy'

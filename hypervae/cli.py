@@ -15,7 +15,13 @@ from collections.abc import Sequence
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 #: Modules providing ``register(subparsers)``, in the order shown by ``--help``.
-COMMAND_MODULES: tuple[str, ...] = ("hypervae.datasets.cli", "hypervae.graph.cli", "hypervae.training.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "hypervae.datasets.cli",
+    "hypervae.graph.cli",
+    "hypervae.training.cli",
+    "hypervae.evaluation.cli",
+    "hypervae.taggers.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,10 @@ ARGS = {
 def test_example_runs(script, tmp_path):
     args = [a.format(tmp=tmp_path) for a in ARGS.get(script, [])]
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, timeout=1200, check=False
+        [sys.executable, str(EXAMPLES / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import awkward as ak
 
 from .jets import jet_type_name, load_parquet
 
-__all__ = ["SPLITS", "load_sample", "sample_info"]
+__all__ = ["SPLITS", "load_jets", "load_sample", "sample_info"]
 
 SPLITS = ("train", "val", "test")
 
@@ -65,3 +66,35 @@ def load_sample(jet_type: str | int, split: str = "all") -> ak.Array:
             return jets[start : start + sizes[key]]
         start += sizes[key]
     raise AssertionError  # pragma: no cover
+
+
+def load_jets(spec: str, default_split: str = "all") -> ak.Array:
+    """Jets from a parquet file or a shipped-sample spec ``sample:TYPE[:SPLIT]``.
+
+    The one parser of jet sources that the command-line tools share.
+
+    Arguments:
+        spec: A path written by :func:`hypervae.datasets.save_parquet`, or
+            ``sample:TYPE`` / ``sample:TYPE:SPLIT`` (TYPE in g, q, t, w, z; SPLIT in
+            all, train, val, test).
+        default_split: Split of ``sample:TYPE`` specs without one.
+
+    Examples:
+        >>> len(load_jets("sample:t:test")) == sample_info()["splits"]["t"]["test"]
+        True
+        >>> load_jets("sample:t:x:y")
+        Traceback (most recent call last):
+        ...
+        ValueError: 'sample:t:x:y': expected 'sample:TYPE[:SPLIT]'
+    """
+    if spec.startswith("sample:"):
+        parts = spec.split(":")
+        if len(parts) not in (2, 3):
+            msg = f"{spec!r}: expected 'sample:TYPE[:SPLIT]'"
+            raise ValueError(msg)
+        return load_sample(parts[1], split=parts[2] if len(parts) == 3 else default_split)
+    path = Path(spec)
+    if not path.is_file():
+        msg = f"no such jets file: {spec}"
+        raise FileNotFoundError(msg)
+    return load_parquet(path)

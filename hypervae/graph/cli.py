@@ -43,7 +43,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
 def _build(args: argparse.Namespace) -> int:
     import awkward as ak
 
-    from ..datasets import load_parquet, split_indices
+    from ..datasets import load_jets, split_indices
     from .pipeline import build_dataset, build_with_dask
 
     inputs = _parse_inputs(args.inputs)
@@ -59,7 +59,7 @@ def _build(args: argparse.Namespace) -> int:
                                    args.out, config, client=client)  # fmt: skip
     else:
         if "" in inputs:
-            jets = ak.concatenate([load_parquet(f) for f in inputs[""]])
+            jets = ak.concatenate([load_jets(f) for f in inputs[""]])
             fractions = tuple(float(v) for v in args.fractions.split(","))
             if len(fractions) != 3:
                 msg = f"--fractions must be three numbers train,val,test, got {args.fractions!r}"
@@ -67,7 +67,7 @@ def _build(args: argparse.Namespace) -> int:
             parts = split_indices(len(jets), fractions, seed=args.seed)  # type: ignore[arg-type]
             splits = {name: jets[idx] for name, idx in parts.items() if len(idx)}
         else:
-            splits = {s: ak.concatenate([load_parquet(f) for f in fs]) for s, fs in inputs.items()}
+            splits = {s: ak.concatenate([load_jets(f) for f in fs]) for s, fs in inputs.items()}
         manifest = build_dataset(splits, args.out, config, shard_size=args.shard_size,
                                  num_workers=args.workers, progress=not args.quiet)  # fmt: skip
     counts = ", ".join(f"{s}={v['count']}" for s, v in manifest["splits"].items())
@@ -87,9 +87,10 @@ def register(subparsers: Any) -> None:
     """Adds ``build-graphs`` and ``validate`` to the ``hypervae`` command."""
     build = subparsers.add_parser(
         "build-graphs",
-        help="build a sharded hypergraph dataset from parquet jets",
+        help="build a sharded hypergraph dataset from parquet jets or the shipped sample",
         description=(
-            "Builds hypergraphs from jets in parquet files (hypervae.datasets.save_parquet). "
+            "Builds hypergraphs from jets in parquet files (hypervae.datasets.save_parquet) "
+            "or shipped-sample specs sample:TYPE[:SPLIT]. "
             "Inputs are FILE (pooled, then split randomly by --fractions) or SPLIT=FILE."
         ),
     )

@@ -53,14 +53,17 @@ class IncidenceCrossAttention(nn.Module):
         self.norm_q = nn.LayerNorm(channels)
         self.norm_kv = nn.LayerNorm(channels)
         self.q = nn.Linear(channels, channels)
-        self.kv = nn.Linear(channels, 2 * channels)
+        # no key bias: the softmax over keys is invariant to it, so it would get no gradient
+        self.k = nn.Linear(channels, channels, bias=False)
+        self.v = nn.Linear(channels, channels)
         self.out = nn.Linear(channels, channels)
 
     def forward(self, h: Tensor, tokens: Tensor, incidence: Tensor) -> Tensor:
         particle, token = incidence[0], incidence[1]
         heads, dim = self.num_heads, self.head_dim
         q = self.q(self.norm_q(h)).view(-1, heads, dim)
-        k, v = self.kv(self.norm_kv(tokens)).view(-1, 2, heads, dim).unbind(1)
+        kv_in = self.norm_kv(tokens)
+        k, v = self.k(kv_in).view(-1, heads, dim), self.v(kv_in).view(-1, heads, dim)
         scores = (q[particle] * k[token]).sum(-1) / dim**0.5  # [I, heads]
         alpha = softmax(scores, particle, num_nodes=h.shape[0])
         msg = alpha[..., None] * v[token]  # [I, heads, dim]

@@ -61,8 +61,9 @@ def test_incidence_attention_exact_values():
         for lin in (att.q, att.out):
             lin.weight.copy_(torch.eye(2))
             lin.bias.zero_()
-        att.kv.weight.copy_(torch.cat([torch.eye(2), torch.eye(2)]))
-        att.kv.bias.zero_()
+        att.k.weight.copy_(torch.eye(2))
+        att.v.weight.copy_(torch.eye(2))
+        att.v.bias.zero_()
     att.norm_q = torch.nn.Identity()
     att.norm_kv = torch.nn.Identity()
     h = torch.tensor([[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])

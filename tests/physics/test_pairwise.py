@@ -118,4 +118,6 @@ def test_awkward_chunking_does_not_change_pairs(particles):
     chunked = P.pairwise(particles, chunk_size=2)
     assert ak.num(chunked).tolist() == ak.num(whole).tolist()
     for field in ("i", "j", "w2", *P.FEATURES):
-        np.testing.assert_array_equal(ak.flatten(chunked[field]).to_numpy(), ak.flatten(whole[field]).to_numpy())
+        np.testing.assert_array_equal(
+            ak.flatten(chunked[field]).to_numpy(), ak.flatten(whole[field]).to_numpy()
+        )

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import torch
+
+from hypervae import datasets
+from hypervae.taggers import build_tagger, load_tagger, save_tagger, toy_jets
+from hypervae.taggers.cli import register
+
+from .conftest import TINY_PART
+
+
+def test_save_load_round_trip(tmp_path, jets):
+    torch.manual_seed(0)
+    model = build_tagger("part", **TINY_PART).eval()
+    save_tagger(model, tmp_path / "m", metrics={"accuracy": 0.25})
+    record = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert record["class"] == "ParticleTransformer"
+    assert record["metrics"] == {"accuracy": 0.25}
+    again = load_tagger(tmp_path / "m")
+    p4, mask = jets
+    torch.testing.assert_close(again(p4, mask), model(p4, mask), rtol=0, atol=0)
+    (tmp_path / "m" / "config.json").write_text(json.dumps({"class": "Net", "config": {}}))
+    with pytest.raises(ValueError, match="field 'class' is 'Net'"):
+        load_tagger(tmp_path / "m")
+    with pytest.raises(FileNotFoundError, match="no tagger config"):
+        load_tagger(tmp_path / "nothing")
+
+
+def test_train_tagger_command(tmp_path, monkeypatch, capsys):
+    prongs = {"q": 1, "t": 3}
+
+    def fake_sample(jet_type, split="all"):
+        seed = {"train": 0, "val": 1, "test": 2}[split] + 10 * prongs[jet_type]
+        return toy_jets(40, prongs[jet_type], seed=seed)
+
+    monkeypatch.setattr(datasets, "load_sample", fake_sample)
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    overrides = {"dims": [8], "depths": [1], "num_heads": [2], "patch_size": 8}
+    args = parser.parse_args(
+        ["train-tagger", "--model", "phat", "--types", "q", "t", "--epochs", "1",
+         "--batch-size", "20", "--config", json.dumps(overrides), "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert args.func(args) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert set(metrics) >= {"accuracy", "auc_q", "auc_t", "rejection80_t", "loss"}
+    model = load_tagger(tmp_path)
+    assert model.config.dims == (8,)
+    assert model.config.num_classes == 2

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hypervae.taggers import PHATJeT, PHATJeTConfig, kinematics, sort_particles
+from hypervae.taggers.phat import _morton
+
+from .conftest import TINY_PHAT, with_garbage_padding
+
+
+def test_presets_and_config():
+    assert PHATJeTConfig.preset("small").dims == (64, 128)
+    assert PHATJeTConfig.preset("large").num_heads == (4, 8, 16)
+    cfg = PHATJeTConfig.from_dict(TINY_PHAT)
+    assert PHATJeTConfig.from_json(cfg.to_json()) == cfg
+    with pytest.raises(ValueError, match="ordering must be one of"):
+        PHATJeTConfig(ordering="random")
+    with pytest.raises(ValueError, match=r"dims\[1\]=10 must be divisible by num_heads\[1\]=4"):
+        PHATJeTConfig(dims=(8, 10), depths=(1, 1), num_heads=(2, 4))
+    with pytest.raises(ValueError, match="unknown PHAT-JeT preset"):
+        PHATJeTConfig.preset("huge")
+
+
+def test_morton_code_interleaves_bits():
+    i = torch.tensor([0, 1, 0, 1, 2, 3])
+    j = torch.tensor([0, 0, 1, 1, 0, 3])
+    assert _morton(i, j).tolist() == [0, 2, 1, 3, 8, 15]
+
+
+def test_sorting_puts_padding_last(jets):
+    p4, mask = jets
+    kin = kinematics(p4, mask)
+    order = sort_particles(kin, mask, "pt")
+    pt_sorted = kin["pt"].gather(1, order)
+    assert torch.all(pt_sorted[0, :4] >= pt_sorted[0, 1:5])
+    assert mask.gather(1, order)[1].tolist() == [True] * 3 + [False] * 3
+    eta_order = sort_particles(kin, mask, "eta")
+    deta = kin["deta"].gather(1, eta_order)[0, :5]
+    assert torch.all(deta[:-1] <= deta[1:])
+
+
+@pytest.mark.parametrize("ordering", ["kt", "pt", "eta", "morton"])
+def test_permutation_and_padding_invariance(ordering, jets):
+    torch.manual_seed(0)
+    model = PHATJeT({**TINY_PHAT, "ordering": ordering}).eval()
+    p4, mask = jets
+    ref = model(p4, mask)
+    assert ref.shape == (3, 3)
+    perm = torch.tensor([3, 5, 1, 0, 4, 2])
+    torch.testing.assert_close(model(p4[:, perm], mask[:, perm]), ref, atol=1e-5, rtol=0)
+    p4g, maskg = with_garbage_padding(p4, mask, n_extra=11, value=float("nan"))
+    torch.testing.assert_close(model(p4g, maskg), ref, atol=1e-6, rtol=0)
+
+
+def test_real_particles_matter_and_gradients_are_finite(jets):
+    torch.manual_seed(0)
+    model = PHATJeT(TINY_PHAT).eval()
+    p4, mask = jets
+    ref = model(p4, mask)
+    changed = p4.clone()
+    changed[1, 2, 1:3] *= -1.0  # flip one real particle of jet 1 in azimuth
+    out = model(changed, mask)
+    assert not torch.allclose(out[1], ref[1], atol=1e-4)
+    torch.testing.assert_close(out[[0, 2]], ref[[0, 2]])
+    p4g, maskg = with_garbage_padding(p4, mask, n_extra=3, value=0.0)
+    p4g.requires_grad_(True)
+    model.train()(p4g, maskg).sum().backward()
+    assert torch.isfinite(p4g.grad).all()
+    assert torch.all(p4g.grad[~maskg] == 0)
+
+
+def test_three_stage_model_runs_on_odd_sizes():
+    torch.manual_seed(0)
+    cfg = {**TINY_PHAT, "dims": (8, 8, 16), "depths": (1, 1, 1), "num_heads": (2, 2, 2)}
+    model = PHATJeT(cfg).eval()
+    p4 = torch.rand(2, 13, 4, dtype=torch.float64) * 10
+    p4[..., 0] = p4[..., 1:].norm(dim=-1) + 0.1
+    mask = torch.ones(2, 13, dtype=torch.bool)
+    assert model(p4, mask).shape == (2, 3)
