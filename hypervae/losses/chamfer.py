@@ -79,16 +79,7 @@ def chamfer_distance(
     if x.dim() != 3 or y.dim() != 3 or x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
         msg = f"x and y must be [B, N, D] and [B, M, D], got {tuple(x.shape)} and {tuple(y.shape)}"
         raise ValueError(msg)
-    x_mask = (
-        torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
-        if x_mask is None
-        else x_mask.bool()
-    )
-    y_mask = (
-        torch.ones(y.shape[:2], dtype=torch.bool, device=y.device)
-        if y_mask is None
-        else y_mask.bool()
-    )
+    x_mask, y_mask = _mask_or_all(x, x_mask), _mask_or_all(y, y_mask)
     nx, ny = x_mask.sum(-1), y_mask.sum(-1)
     lonely = (nx == 0) != (ny == 0)
     if bool(lonely.any()):
@@ -109,6 +100,13 @@ def chamfer_distance(
         point_weights(y, y_mask, alpha) * to_x
     ).sum(-1)
     return _reduce(per_jet, reduction)
+
+
+def _mask_or_all(points: Tensor, mask: Tensor | None) -> Tensor:
+    """The boolean mask ``[B, N]``, all real points when ``None``."""
+    if mask is None:
+        return torch.ones(points.shape[:2], dtype=torch.bool, device=points.device)
+    return mask.bool()
 
 
 def _reduce(per_jet: Tensor, reduction: str) -> Tensor:
@@ -145,16 +143,7 @@ def emd_distance(
     """
     import ot
 
-    x_mask = (
-        torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
-        if x_mask is None
-        else x_mask.bool()
-    )
-    y_mask = (
-        torch.ones(y.shape[:2], dtype=torch.bool, device=y.device)
-        if y_mask is None
-        else y_mask.bool()
-    )
+    x_mask, y_mask = _mask_or_all(x, x_mask), _mask_or_all(y, y_mask)
     a, b = point_weights(x, x_mask, alpha), point_weights(y, y_mask, alpha)
     out = []
     for j in range(x.shape[0]):  # one optimal-transport problem per jet
