@@ -2,7 +2,8 @@ r"""L-GATr wrapper for padded particle sets: masks, spurions and a backbone choi
 
 ``backbone="slim"`` uses :class:`lgatr.LGATrSlim` (Lorentz vectors and scalars);
 ``backbone="full"`` uses :class:`lgatr.LGATr` (16-component multivectors). Measured on
-this project's 2-core CPU machine with one thread (batch 64, 30 particles, 2 blocks):
+this project's kind of 2-core CPU machine (design notes) with one thread (batch 64,
+30 particles, 2 blocks):
 full LGATr (16 multivector + 32 scalar channels, 266k parameters) 1.8 s
 forward+backward, LGATrSlim (16 vector + 32 scalar channels, 28k parameters) 0.05 s.
 The default is ``"slim"``: sampling speed is the point of a surrogate generator, and the

@@ -213,8 +213,15 @@ def test_tensorboard_is_optional(tiny_graphs, make_model, tmp_path):
         save_dir=tmp_path,
     )
     if tensorboard_available():
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
         trainer.fit()
-        assert (tmp_path / "tensorboard").is_dir()
+        events = EventAccumulator(str(tmp_path / "tensorboard"))
+        events.Reload()
+        tags = set(events.Tags()["scalars"])
+        terms = ("chamfer", "eec", "jet", "consistency", "kl", "multiplicity", "existence")
+        expected = {f"train/{t}" for t in (*terms, "total", "lr", "tau", "kl_weight", "grad_norm")}
+        assert expected <= tags
     else:
         with pytest.warns(RuntimeWarning, match="tensorboard"):
             trainer.fit()
