@@ -116,10 +116,12 @@ def pythia_events(process: str, n: int, seed: int, m_x: float = 500.0, masses=(1
                 "Next:numberCount = 0", "Print:quiet = on"]  # fmt: skip
     if process == "signal":
         settings += [
+            # switch channels off rather than replacing the table: gg -> H2 needs the
+            # H2 -> gg channel to stay in the list for its cross section
             "Higgs:useBSM = on", "HiggsBSM:gg2H2 = on", f"35:m0 = {m_x}",
-            "35:oneChannel = 1 1.0 100 25 36",
-            f"25:m0 = {masses[0]}", "25:oneChannel = 1 1.0 100 5 -5",
-            f"36:m0 = {masses[1]}", "36:oneChannel = 1 1.0 100 5 -5",
+            "35:onMode = off", "35:addChannel = 1 1.0 100 25 36",
+            f"25:m0 = {masses[0]}", "25:onMode = off", "25:onIfMatch = 5 -5",
+            f"36:m0 = {masses[1]}", "36:onMode = off", "36:addChannel = 1 1.0 100 5 -5",
         ]  # fmt: skip
     elif process == "qcd":
         settings += ["HardQCD:all = on", "PhaseSpace:pTHatMin = 150."]
@@ -127,13 +129,21 @@ def pythia_events(process: str, n: int, seed: int, m_x: float = 500.0, masses=(1
         settings += ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on"]
     gen = pythia8.Pythia("", False)
     for line in settings:
-        gen.readString(line)
-    gen.init()
+        if not gen.readString(line):
+            msg = f"Pythia refused the setting {line!r}"
+            raise ValueError(msg)
+    if not gen.init():
+        msg = f"Pythia failed to initialise the {process} process"
+        raise RuntimeError(msg)
     p4 = np.zeros((n, N_MAX, 4))
     mask = np.zeros((n, N_MAX), dtype=bool)
-    done = 0
+    done = failures = 0
     while done < n:
         if not gen.next():
+            failures += 1
+            if failures > 100 * n:
+                msg = f"Pythia failed {failures} times generating {process} events"
+                raise RuntimeError(msg)
             continue
         parts = [
             (p.e(), p.px(), p.py(), p.pz())

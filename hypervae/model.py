@@ -423,7 +423,11 @@ class HyperVAE(nn.Module):
         dtypes = {v.dtype for v in state.values() if v.is_floating_point()}
         if len(dtypes) == 1:  # keep the precision the weights were saved in
             model = model.to(dtypes.pop())
-        model.load_state_dict(state, strict=True)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            msg = f"{path}: model.safetensors does not match config.json: {error}"
+            raise ValueError(msg) from None
         return model.to(device).eval()
 
 
