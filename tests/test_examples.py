@@ -12,6 +12,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ARGS = {
     "eec_curves.py": ["--jets", "200", "--output", "{tmp}/eec.png"],
     "train_small.py": ["--steps", "30", "--jets", "256", "--out", "{tmp}/model"],
+    # Pythia events (the slow session installs the pythia extra): tiny, to show it runs
+    "hh4b_event_classifier.py": ["--events", "10", "--epochs", "1"],
 }
 
 
