@@ -170,11 +170,11 @@ def test_strict_loading(tmp_path):
     path = model.save_pretrained(tmp_path / "m")
     state = load_file(str(path / "model.safetensors"))
     save_file({**state, "extra.weight": torch.zeros(1)}, str(path / "model.safetensors"))
-    with pytest.raises(ValueError, match="(?s)does not match config.json.*Unexpected key"):
+    with pytest.raises(ValueError, match=r"(?s)does not match config\.json.*Unexpected key"):
         HyperVAE.from_pretrained(path)
     state.pop("jet_head.bias")
     save_file(state, str(path / "model.safetensors"))
-    with pytest.raises(ValueError, match="(?s)does not match config.json.*Missing key"):
+    with pytest.raises(ValueError, match=r"(?s)does not match config\.json.*Missing key"):
         HyperVAE.from_pretrained(path)
     with pytest.raises(FileNotFoundError, match="no shipped model"):
         HyperVAE.from_pretrained("no-such-model")

@@ -13,16 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
-    commands = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    commands = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.DOTALL)
     test_command = next(c for c in commands if "pytest" in c)
-    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "pytest" in line]
+    ci_lines = [
+        line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "pytest" in line
+    ]
     assert ci_lines == [test_command]
 
 
 def test_readme_pipeline_uses_real_commands_and_files():
     readme = (ROOT / "README.md").read_text()
     commands = [line.split()[1] for line in readme.splitlines() if line.startswith("hypervae ")]
-    subcommands = set(build_parser()._subparsers._group_actions[0].choices)  # noqa: SLF001
+    subcommands = set(build_parser()._subparsers._group_actions[0].choices)
     assert {"build-graphs", "validate", "train", "generate", "evaluate"} <= set(commands)
     assert set(commands) <= subcommands
     config = load_run_config(ROOT / "examples" / "quick.yaml")
