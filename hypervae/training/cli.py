@@ -96,6 +96,10 @@ def train_command(args: argparse.Namespace) -> int:
                 f"last val loss {val:.4g}, best {trainer.best:.4g}; models in {save_dir}/best "
                 f"and {save_dir}/final"
             )
+        if started:
+            # every rank finishes its collectives and rank 0 its writes before any
+            # rank tears down: a peer leaving early can abort gloo's threads
+            torch.distributed.barrier()
     finally:
         if started:
             torch.distributed.destroy_process_group()
