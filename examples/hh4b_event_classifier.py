@@ -109,9 +109,8 @@ def toy_events(process: str, n: int, rng, m_x: float = 500.0, masses=(125.0, 125
 
 def pythia_events(process: str, n: int, seed: int, m_x: float = 500.0, masses=(125.0, 125.0)):
     """Pythia 8 events; all visible final-state particles with |eta| < 2.5, pT > 0.5 GeV."""
-    from hypervae._optional import require
+    from hypervae.datasets import configured_pythia
 
-    pythia8 = require("pythia8mc", "pythia", "Pythia event generation")
     settings = ["Beams:eCM = 13000.", f"Random:seed = {seed}", "Random:setSeed = on",
                 "Next:numberCount = 0", "Print:quiet = on"]  # fmt: skip
     if process == "signal":
@@ -127,14 +126,7 @@ def pythia_events(process: str, n: int, seed: int, m_x: float = 500.0, masses=(1
         settings += ["HardQCD:all = on", "PhaseSpace:pTHatMin = 150."]
     else:
         settings += ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on"]
-    gen = pythia8.Pythia("", False)
-    for line in settings:
-        if not gen.readString(line):
-            msg = f"Pythia refused the setting {line!r}"
-            raise ValueError(msg)
-    if not gen.init():
-        msg = f"Pythia failed to initialise the {process} process"
-        raise RuntimeError(msg)
+    gen = configured_pythia(settings, f"the {process} process")
     p4 = np.zeros((n, N_MAX, 4))
     mask = np.zeros((n, N_MAX), dtype=bool)
     done = failures = 0

@@ -41,7 +41,7 @@ from .._optional import require
 from ..physics.kinematics import cartesian_to_ptetaphim, wrap_phi
 from .jets import jet_type_code, jet_type_name, make_jets
 
-__all__ = ["PROCESSES", "generate_pythia", "pythia_settings"]
+__all__ = ["PROCESSES", "configured_pythia", "generate_pythia", "pythia_settings"]
 
 _HADRONIC = ["onMode = off", "onIfAny = 1 2 3 4 5"]
 
@@ -138,6 +138,29 @@ def _parents(
     return out
 
 
+def configured_pythia(settings: Sequence[str], what: str = "the process") -> Any:
+    """An initialised ``pythia8mc.Pythia`` (extra ``pythia``), checking every step.
+
+    Arguments:
+        settings: Pythia configuration strings; a refused one is a ``ValueError``.
+        what: What is being configured, quoted when initialisation fails (Pythia then
+            prints its reason, e.g. vanishing cross sections).
+
+    Examples:
+        >>> pythia = configured_pythia(pythia_settings("z", seed=1))  # doctest: +SKIP
+    """
+    pythia8 = require("pythia8mc", "pythia", "Pythia event generation")
+    pythia = pythia8.Pythia("", False)
+    for line in settings:
+        if not pythia.readString(line):
+            msg = f"Pythia refused the setting {line!r}"
+            raise ValueError(msg)
+    if not pythia.init():
+        msg = f"Pythia failed to initialise {what}"
+        raise RuntimeError(msg)
+    return pythia
+
+
 def generate_pythia(
     jet_type: str | int,
     n_jets: int,
@@ -180,20 +203,14 @@ def generate_pythia(
         >>> len(jets)  # doctest: +SKIP
         2
     """
-    pythia8 = require("pythia8mc", "pythia", "generate_pythia")
     fastjet = require("fastjet", "pythia", "generate_pythia")
     from tqdm.auto import tqdm
 
     name = jet_type_name(jet_type)
     spec = PROCESSES[name]
-    pythia = pythia8.Pythia("", False)
-    for line in (*pythia_settings(name, seed, pthat), *settings):
-        if not pythia.readString(line):
-            msg = f"Pythia refused the setting {line!r}"
-            raise ValueError(msg)
-    if not pythia.init():
-        msg = f"Pythia failed to initialise for jet type {name!r}"
-        raise RuntimeError(msg)
+    pythia = configured_pythia(
+        (*pythia_settings(name, seed, pthat), *settings), f"jet type {name!r}"
+    )
     jet_def = fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
     max_events = 200 * n_jets if max_events is None else max_events
     kept_p4: list[np.ndarray] = []
