@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["AttentionBlock", "ClassAttentionBlock", "MultiHeadAttention", "masked_mean"]
+__all__ = ["AttentionBlock", "ClassAttentionBlock", "MultiHeadAttention", "Tagger", "masked_mean"]
 
 
 def masked_mean(x: Tensor, mask: Tensor, dim: int = 1) -> Tensor:
@@ -119,7 +119,7 @@ class AttentionBlock(nn.Module):
         return torch.where(mask.unsqueeze(-1), x, torch.zeros_like(x))
 
 
-class ClassAttentionBlock(nn.Module):
+class ClassAttentionBlock(AttentionBlock):
     """Class-attention block: a class token attends to itself and the real tokens.
 
     Shapes:
@@ -132,16 +132,21 @@ class ClassAttentionBlock(nn.Module):
         torch.Size([2, 1, 8])
     """
 
-    def __init__(self, dim: int, heads: int, mlp_dim: int, dropout: float = 0.0) -> None:
-        super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.attn = MultiHeadAttention(dim, heads, dropout)
-        self.post_norm = nn.LayerNorm(dim)
-        self.drop = nn.Dropout(dropout)
-        self.ffn = _FeedForward(dim, mlp_dim, dropout)
-
-    def forward(self, cls: Tensor, x: Tensor, mask: Tensor) -> Tensor:
+    def forward(self, cls: Tensor, x: Tensor, mask: Tensor) -> Tensor:  # type: ignore[override]
         keys = self.norm(torch.cat([cls, x], dim=1))
         key_mask = torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1)
         cls = cls + self.drop(self.post_norm(self.attn(keys[:, :1], keys, key_mask)))
         return cls + self.drop(self.ffn(cls))
+
+
+class Tagger(nn.Module):
+    """Base of the jet classifiers: ``forward(p4, mask, extra)`` returns class logits."""
+
+    @torch.no_grad()
+    def predict_proba(self, p4: Tensor, mask: Tensor, extra: Tensor | None = None) -> Tensor:
+        """Softmax over classes of :meth:`forward` (no gradient).
+
+        Shapes:
+            output ``[B, num_classes]``, rows summing to one.
+        """
+        return torch.softmax(self(p4, mask, extra), dim=-1)

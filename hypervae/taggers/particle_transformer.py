@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from ..physics.pairwise import pairwise_features_torch
 from ._config import ConfigMixin
-from .blocks import AttentionBlock, ClassAttentionBlock
+from .blocks import AttentionBlock, ClassAttentionBlock, Tagger
 from .features import check_inputs, particle_features
 
 __all__ = ["PAIR_STANDARDISATION", "ParticleTransformer", "ParticleTransformerConfig"]
@@ -134,7 +134,7 @@ class PairEmbedding(nn.Module):
         return torch.where(pair, bias, torch.zeros_like(bias))
 
 
-class ParticleTransformer(nn.Module):
+class ParticleTransformer(Tagger):
     """Particle Transformer over one padded particle stream (jet-free).
 
     Arguments:
@@ -198,12 +198,3 @@ class ParticleTransformer(nn.Module):
                 cls = block(cls, x, mask)
             logits = self.head(self.norm(cls[:, 0]))
         return logits.float()
-
-    @torch.no_grad()
-    def predict_proba(self, p4: Tensor, mask: Tensor, extra: Tensor | None = None) -> Tensor:
-        """Softmax over classes of :meth:`forward` (no gradient).
-
-        Shapes:
-            output ``[B, num_classes]``, rows summing to one.
-        """
-        return torch.softmax(self(p4, mask, extra), dim=-1)

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ._config import ConfigMixin
-from .blocks import _FeedForward, masked_mean
+from .blocks import Tagger, _FeedForward, masked_mean
 from .features import check_inputs, kinematics, particle_features
 from .gmp import GeometricMessagePassing
 from .patch_attention import PatchAttention, pad_to_multiple
@@ -195,7 +195,7 @@ class _Pool(nn.Module):
         return torch.where(mask[..., None], x, torch.zeros_like(x)), coords, mask
 
 
-class PHATJeT(nn.Module):
+class PHATJeT(Tagger):
     """PHAT-JeT tagger: ordered particles, GMP and hierarchical patch attention.
 
     Arguments:
@@ -265,12 +265,3 @@ class PHATJeT(nn.Module):
                     x = block(x, coords, mask)
             logits = self.head(self.norm(masked_mean(x, mask)))
         return logits.float()
-
-    @torch.no_grad()
-    def predict_proba(self, p4: Tensor, mask: Tensor, extra: Tensor | None = None) -> Tensor:
-        """Softmax over classes of :meth:`forward` (no gradient).
-
-        Shapes:
-            output ``[B, num_classes]``, rows summing to one.
-        """
-        return torch.softmax(self(p4, mask, extra), dim=-1)
