@@ -49,7 +49,7 @@ import awkward as ak
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch_geometric.utils import to_dense_batch
+from torch_geometric.utils import scatter, to_dense_batch
 
 from .datasets.jets import JET_TYPES, jet_type_code, make_jets
 from .losses import chamfer_distance, eec_distribution_loss, jet_feature_loss, kl_divergence
@@ -216,8 +216,8 @@ class HyperVAE(nn.Module):
                 incidence.append(torch.stack([inc[0], inc[1] + offset]))
             if tokens:
                 h = self.fusion(h, torch.cat(tokens), torch.cat(incidence, 1))
-        mean = _segment_mean(h, batch, mask.shape[0])
-        maxed = _segment_max(h, batch, mask.shape[0])
+        mean = scatter(h, batch, dim=0, dim_size=mask.shape[0], reduce="mean")
+        maxed = scatter(h, batch, dim=0, dim_size=mask.shape[0], reduce="max")
         t = self.type_embedding(jet_info(data)[0])
         mu, logvar = self.to_latent(torch.cat([mean, maxed, t], -1)).chunk(2, -1)
         return mu, logvar.clamp(self.config.logvar_min, self.config.logvar_max)
@@ -453,18 +453,6 @@ def _atomic(path: Path, write: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _segment_mean(h: Tensor, batch: Tensor, size: int) -> Tensor:
-    total = torch.zeros(size, h.shape[1], dtype=h.dtype, device=h.device).index_add_(0, batch, h)
-    count = torch.bincount(batch, minlength=size).clamp(min=1).to(h.dtype)
-    return total / count[:, None]
-
-
-def _segment_max(h: Tensor, batch: Tensor, size: int) -> Tensor:
-    out = torch.full((size, h.shape[1]), -torch.inf, dtype=h.dtype, device=h.device)
-    out = out.scatter_reduce(0, batch[:, None].expand_as(h), h, reduce="amax", include_self=True)
-    return torch.where(torch.isfinite(out), out, torch.zeros_like(out))
 
 
 def _binary_gumbel(logits: Tensor, tau: float) -> Tensor:

@@ -159,8 +159,7 @@ def to_padded(
         >>> p4.shape, mask.tolist()
         ((1, 3, 4), [[True, False, False]])
     """
-    particles = particles_of(jets)
-    counts = ak.to_numpy(ak.num(particles, axis=1))
+    flat_p4, counts = _flat_p4(jets)
     size = int(counts.max(initial=0)) if n_max is None else int(n_max)
     if counts.size and counts.max() > size:
         bad = int(np.argmax(counts > size))
@@ -169,11 +168,6 @@ def to_padded(
             "select the leading particles first instead of padding"
         )
         raise ValueError(msg)
-    flat = ak.flatten(particles, axis=1)
-    flat_p4 = np.stack(
-        [ak.to_numpy(getattr(flat, f)).astype(np.float64) for f in ("E", "px", "py", "pz")],
-        axis=-1,
-    )
     mask = np.arange(size)[None, :] < counts[:, None]
     p4 = np.zeros((counts.size, size, 4), dtype=dtype)
     p4[mask] = flat_p4
