@@ -65,7 +65,7 @@ def summarize(jet_type: str, split: str = "test", n: int = 1000) -> dict[str, fl
 def _mode(values: np.ndarray, bins: int = 60) -> float:
     counts, edges = np.histogram(values, bins=bins, range=(0.0, 300.0))
     k = int(np.argmax(counts))
-    return 0.5 * (edges[k] + edges[k + 1])
+    return float(0.5 * (edges[k] + edges[k + 1]))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -109,7 +109,7 @@ def _dr(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def _parents(
     process: Any, ids: Sequence[int], decays: bool
-) -> list[tuple[tuple[float, float], list]]:
+) -> list[tuple[tuple[float, float], list[tuple[float, float]]]]:
     """Parents in the hard-process record with the (y, phi) of their decay quarks."""
     out = []
     for i in range(process.size()):

@@ -27,13 +27,15 @@ SPLITS = ("train", "val", "test")
 @lru_cache(maxsize=1)
 def sample_info() -> dict[str, Any]:
     """The generator settings and split sizes of the shipped sample (``sample.json``)."""
-    text = resources.files(__package__).joinpath("data", "sample.json").read_text()
-    return json.loads(text)
+    text = resources.files(__package__).joinpath("data").joinpath("sample.json").read_text()
+    info: dict[str, Any] = json.loads(text)
+    return info
 
 
 @lru_cache(maxsize=8)
 def _load(name: str) -> ak.Array:
-    with resources.as_file(resources.files(__package__).joinpath("data", f"{name}.parquet")) as p:
+    data = resources.files(__package__).joinpath("data")
+    with resources.as_file(data.joinpath(f"{name}.parquet")) as p:
         return load_parquet(p)
 
 

@@ -37,6 +37,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 from scipy.stats import iqr, wasserstein_distance
 
+from ..datasets.checks import check_jets
 from ..datasets.jets import JET_TYPES
 from ..physics.eec import DEFAULT_RANGE, bin_edges, eec
 from ..physics.kinematics import cartesian_to_ptetaphim, jet_p4, particles_of, to_relative
@@ -137,7 +138,8 @@ def relative_mass(features: Any, mask: Any = None) -> np.ndarray:
     px = (pt * np.cos(phi)).sum(axis=1)
     py = (pt * np.sin(phi)).sum(axis=1)
     pz = (pt * np.sinh(eta)).sum(axis=1)
-    return np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
+    mass: np.ndarray = np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
+    return mass
 
 
 # ----------------------------------------------------------------------------- W1
@@ -154,7 +156,7 @@ def w1_batches(
     num_eval_samples: int = 50_000,
     num_batches: int = 5,
     seed: int = 42,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """W1 of per-jet values over batches drawn with replacement (JetNet's sampling).
 
     Arguments:
@@ -173,17 +175,32 @@ def w1_batches(
         >>> bool(abs(mean - 0.5) < 0.03), bool(std < 0.02)
         (True, True)
     """
+    if np.ndim(real) == 1:
+        return _w1_scalar(real, gen, num_eval_samples, num_batches, seed)
+    return _w1_columns(real, gen, num_eval_samples, num_batches, seed)
+
+
+def _w1_columns(
+    real: Any, gen: Any, num_eval_samples: int, num_batches: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`w1_batches` of ``[N]`` or ``[N, F]`` values as ``[F]`` arrays."""
     a, b = np.asarray(real, dtype=np.float64), np.asarray(gen, dtype=np.float64)
-    flat = a.ndim == 1
-    a2, b2 = (a[:, None], b[:, None]) if flat else (a, b)
+    a2, b2 = (a[:, None], b[:, None]) if a.ndim == 1 else (a, b)
     size = _batch_size(len(a2), len(b2), num_eval_samples)
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(num_batches):
         i, j = rng.choice(len(a2), size=size), rng.choice(len(b2), size=size)
         values.append([wasserstein_distance(a2[i, k], b2[j, k]) for k in range(a2.shape[1])])
-    mean, std = np.mean(values, axis=0), np.std(values, axis=0)
-    return (float(mean[0]), float(std[0])) if flat else (mean, std)
+    return np.mean(values, axis=0), np.std(values, axis=0)
+
+
+def _w1_scalar(
+    real: Any, gen: Any, num_eval_samples: int, num_batches: int, seed: int
+) -> tuple[float, float]:
+    """:func:`w1_batches` of ``[N]`` values as floats."""
+    mean, std = _w1_columns(real, gen, num_eval_samples, num_batches, seed)
+    return float(mean[0]), float(std[0])
 
 
 def w1m(
@@ -208,7 +225,7 @@ def w1m(
         >>> bool(mean > 10 * std)
         True
     """
-    return w1_batches(
+    return _w1_scalar(
         relative_mass(real, mask_real),
         relative_mass(gen, mask_gen),
         num_eval_samples,
@@ -282,7 +299,7 @@ def w1efp(
     """
     x1, m1 = _as_features(real, mask_real)
     x2, m2 = _as_features(gen, mask_gen)
-    return w1_batches(
+    return _w1_columns(
         efps(x1, m1, W1EFP_GRAPHS), efps(x2, m2, W1EFP_GRAPHS), num_eval_samples, num_batches, seed
     )
 
@@ -553,7 +570,9 @@ def evaluate(
 
     Arguments:
         real, gen: Jets (layout of :func:`hypervae.datasets.make_jets`, physical units)
-            or bare particle lists.
+            or bare particle lists, validated with :func:`hypervae.datasets.check_jets`
+            (bad input raises naming ``evaluate(real)`` or ``evaluate(gen)``, the field
+            and the jet).
         num_eval_samples, num_batches, seed: Sampling of the W1 metrics.
         eec_n: EEC orders whose W1 is computed (empty for none).
         eec_bins, eec_range: Histogram of the EEC in :math:`R_L`.
@@ -578,6 +597,8 @@ def evaluate(
         >>> sorted(out)[:4], out["jet_type_fractions"]["generated"]["q"]
         (['fpd', 'jet_type_fractions', 'kpd', 'n_generated'], 1.0)
     """
+    real = check_jets(real, where="evaluate(real)")
+    gen = check_jets(gen, where="evaluate(gen)")
     xr, mr = jetnet_features(real)
     xg, mg = jetnet_features(gen)
     sampling = {"num_eval_samples": num_eval_samples, "num_batches": num_batches, "seed": seed}
@@ -593,7 +614,7 @@ def evaluate(
     xr0, mr0 = _as_features(xr, mr)
     xg0, mg0 = _as_features(xg, mg)
     efp_real, efp_gen = efps(xr0, mr0, FPD_GRAPHS), efps(xg0, mg0, FPD_GRAPHS)
-    means, stds = w1_batches(efp_real[:, _W1EFP_COLUMNS], efp_gen[:, _W1EFP_COLUMNS], **sampling)
+    means, stds = _w1_columns(efp_real[:, _W1EFP_COLUMNS], efp_gen[:, _W1EFP_COLUMNS], **sampling)
     out["w1efp"] = _entry(np.mean(means), np.linalg.norm(stds) / len(stds), SCALES["w1efp"])
     out["w1efp"]["per_efp"] = [
         _entry(m, s, SCALES["w1efp"]) for m, s in zip(means, stds, strict=True)
@@ -606,7 +627,7 @@ def evaluate(
     obs_r, obs_g = jet_observables(real), jet_observables(gen)
     for key, unit in (("multiplicity", "particles"), ("pt", "GeV"), ("eta", ""), ("mass", "GeV")):
         name = "w1_multiplicity" if key == "multiplicity" else f"w1_jet_{key}"
-        out[name] = _entry(*w1_batches(obs_r[key], obs_g[key], **sampling), 1.0, unit)
+        out[name] = _entry(*_w1_scalar(obs_r[key], obs_g[key], **sampling), 1.0, unit)
     edges = bin_edges(eec_bins, eec_range)
     for n in eec_n:
         hr = eec(particles_of(real), n=n, bins=edges)

@@ -44,6 +44,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..datasets.checks import check_jets
+from ..datasets.jets import jet_type_code
 from ..physics import (
     JetFrame,
     cartesian_to_ptetaphim,
@@ -73,15 +75,17 @@ _LN_EPS = float(np.log(1e-8))
 
 
 def jet_arrays(
-    jets: ak.Array, max_particles: int | None = None, jet_type: int | None = None
+    jets: ak.Array, max_particles: int | None = None, jet_type: int | str | None = None
 ) -> dict[str, np.ndarray]:
     """Padded numpy arrays of jets: the input of :func:`build_from_arrays`.
 
     Arguments:
         jets: Jets (records with ``particles``, ``jet_type`` and optionally ``pt``, ``eta``,
-            ``mass``) or bare particles (then ``jet_type`` is required).
+            ``mass``) or bare particles (then ``jet_type`` is required); validated with
+            :func:`hypervae.datasets.check_jets` (bad input raises, naming the jet).
         max_particles: Keep the leading particles by pT (hardest first).
-        jet_type: Type code for all jets, overriding a ``jet_type`` field.
+        jet_type: Type for all jets (``"g"``... or a code 0-4), overriding a ``jet_type``
+            field.
 
     Returns:
         ``{"p4": [N, P, 4] float64, "mask": [N, P], "type", "pt", "eta", "mass": [N]}``.
@@ -89,6 +93,7 @@ def jet_arrays(
     if isinstance(jets, ak.Record):
         layout = jets.layout
         jets = ak.Array(layout.array[layout.at : layout.at + 1], behavior=jets.behavior)
+    jets = check_jets(jets)
     fields = ak.fields(jets)
     p4, mask = to_padded(jets["particles"] if "particles" in fields else jets)
     if max_particles is not None and p4.shape[1] > max_particles:
@@ -97,7 +102,7 @@ def jet_arrays(
         p4 = np.take_along_axis(p4, order[..., None], axis=1)
         mask = np.take_along_axis(mask, order, axis=1)
     if jet_type is not None:
-        codes = np.full(len(jets), int(jet_type), dtype=np.int64)
+        codes = np.full(len(jets), jet_type_code(jet_type), dtype=np.int64)
     elif "jet_type" in fields or "type" in fields:
         name = "jet_type" if "jet_type" in fields else "type"
         codes = ak.to_numpy(jets[name]).astype(np.int64)
@@ -255,16 +260,18 @@ def build_from_arrays(
 def build_hypergraphs(
     jets: ak.Array,
     config: HypergraphConfig | dict[str, Any] | None = None,
-    jet_type: int | None = None,
+    jet_type: int | str | None = None,
     progress: bool = False,
 ) -> list[HypergraphData]:
     """Builds one hypergraph per jet.
 
     Arguments:
         jets: Jets array (:func:`hypervae.datasets.make_jets`) or bare particles with
-            ``jet_type``.
+            ``jet_type``, checked with :func:`hypervae.datasets.check_jets` (NaN, empty
+            jets, unknown types... raise a ``ValueError`` naming the field and the jet).
+            ``config.max_particles`` keeps the leading particles, as documented there.
         config: A :class:`HypergraphConfig` or a dict of its fields.
-        jet_type: Type code for all jets (required for bare particles).
+        jet_type: Type for all jets (required for bare particles), a name or a code.
         progress: Show a progress bar.
 
     Returns:
@@ -293,7 +300,7 @@ def build_hypergraphs(
 def build_hypergraph(
     jet: ak.Array | ak.Record,
     config: HypergraphConfig | dict[str, Any] | None = None,
-    jet_type: int | None = None,
+    jet_type: int | str | None = None,
 ) -> HypergraphData:
     """The hypergraph of a single jet (an ``ak.Record`` or an array of length 1)."""
     graphs = build_hypergraphs(jet, config, jet_type)
@@ -314,4 +321,5 @@ def to_physical(data: HypergraphData | Sequence[HypergraphData]) -> np.ndarray |
     x = data.x.detach().cpu().double().numpy()[None]
     f = data.frame.detach().cpu().double().numpy()
     frame = JetFrame(rapidity=f[:, 0], phi=f[:, 1], scale=f[:, 2])
-    return from_jet_frame(x, np.ones(x.shape[:2], bool), frame)[0]
+    p4: np.ndarray = from_jet_frame(x, np.ones(x.shape[:2], bool), frame)[0]
+    return p4
