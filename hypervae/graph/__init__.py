@@ -26,7 +26,15 @@ from .data import EDGE_FEATURES, HYPEREDGE_FEATURES, Y_FEATURES, HypergraphData
 from .lazy import JetHypergraphs
 from .normalization import NORMALIZED_FIELDS, GraphNormalization
 from .pipeline import build_dataset, build_shard, build_with_dask, finalize_dataset
-from .storage import FORMAT, HypergraphDataset, file_sha256, read_manifest, read_shard, write_shard
+from .storage import (
+    FORMAT,
+    HypergraphDataset,
+    ShardError,
+    file_sha256,
+    read_manifest,
+    read_shard,
+    write_shard,
+)
 from .validate import (
     CHECKS,
     Issue,
@@ -52,6 +60,7 @@ __all__ = [
     "HypergraphDataset",
     "Issue",
     "JetHypergraphs",
+    "ShardError",
     "ValidationReport",
     "build_dataset",
     "build_from_arrays",

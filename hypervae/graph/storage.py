@@ -32,6 +32,7 @@ from .normalization import GraphNormalization
 __all__ = [
     "FORMAT",
     "HypergraphDataset",
+    "ShardError",
     "file_sha256",
     "read_manifest",
     "read_shard",
@@ -85,18 +86,83 @@ def write_shard(graphs: Sequence[HypergraphData], path: str | os.PathLike[str]) 
     return path
 
 
-def read_shard(path: str | os.PathLike[str]) -> list[HypergraphData]:
-    """Reads a shard written by :func:`write_shard`."""
-    with safe_open(str(path), framework="pt") as handle:
-        found = (handle.metadata() or {}).get("format")
+class ShardError(ValueError):
+    """A shard file is corrupted, truncated or lacks a key (the message names the file)."""
+
+
+def read_shard(
+    path: str | os.PathLike[str],
+    sha256: str | None = None,
+    required: Sequence[str] = ("x",),
+) -> list[HypergraphData]:
+    """Reads a shard written by :func:`write_shard`.
+
+    Arguments:
+        path: The ``.safetensors`` file.
+        sha256: Expected hex SHA-256 of the file (from the manifest); a mismatch (a
+            flipped byte anywhere) is a :class:`ShardError`.
+        required: Keys every shard must hold.
+
+    Raises:
+        ShardError: Truncated or corrupted file, checksum mismatch, inconsistent offsets,
+            or a missing key; the message names the file (and the key).
+    """
+    path = Path(path)
+    if sha256 is not None:
+        found_sha = file_sha256(path)
+        if found_sha != sha256:
+            msg = (
+                f"{path}: shard is corrupted (SHA-256 {found_sha[:12]}... differs from the "
+                f"manifest's {sha256[:12]}...); rebuild the dataset or restore the file"
+            )
+            raise ShardError(msg)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            found = (handle.metadata() or {}).get("format")
+        tensors = load_file(str(path)) if found == FORMAT else {}
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # safetensors raises its own error types (and OSError)
+        size = path.stat().st_size if path.is_file() else 0
+        msg = (
+            f"{path}: shard is corrupted or truncated ({size} bytes; safetensors says: "
+            f"{error}); rebuild the dataset or restore the file"
+        )
+        raise ShardError(msg) from error
     if found != FORMAT:
         msg = f"{path}: shard format {found!r}, expected {FORMAT!r}"
         raise ValueError(msg)
-    tensors = load_file(str(path))
     keys = [k for k in tensors if not k.endswith(".ptr")]
+    for key in required:
+        if key not in tensors:
+            msg = f"{path}: shard has no key {key!r} (it has {sorted(keys)}); corrupted shard?"
+            raise ShardError(msg)
+    for key in keys:
+        if f"{key}.ptr" not in tensors:
+            msg = f"{path}: shard has key {key!r} but not its offsets '{key}.ptr'; corrupted?"
+            raise ShardError(msg)
+    for name in tensors:
+        if name.endswith(".ptr") and name[: -len(".ptr")] not in tensors:
+            msg = f"{path}: shard has offsets {name!r} but no key {name[: -len('.ptr')]!r}"
+            raise ShardError(msg)
     if not keys:
         return []
     count = tensors[f"{keys[0]}.ptr"].numel() - 1
+    for key in keys:
+        ptr = tensors[f"{key}.ptr"]
+        size = tensors[key].shape[_cat_dim(key)] if tensors[key].dim() > _cat_dim(key) else -1
+        if (
+            ptr.dim() != 1
+            or ptr.numel() - 1 != count
+            or int(ptr[0]) != 0
+            or bool((ptr[1:] < ptr[:-1]).any())
+            or int(ptr[-1]) != size
+        ):
+            msg = (
+                f"{path}: shard is corrupted: offsets '{key}.ptr' do not match '{key}' "
+                f"({count} graphs, {size} rows)"
+            )
+            raise ShardError(msg)
     graphs = []
     for j in range(count):
         attrs = {}
@@ -125,14 +191,14 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not file.exists():
         msg = f"{path}: no manifest.json (not a hypervae hypergraph dataset)"
         raise FileNotFoundError(msg)
-    manifest = json.loads(file.read_text())
+    manifest: dict[str, Any] = json.loads(file.read_text())
     if manifest.get("format") != FORMAT:
         msg = f"{file}: format {manifest.get('format')!r}, expected {FORMAT!r}"
         raise ValueError(msg)
     return manifest
 
 
-class HypergraphDataset(Dataset):
+class HypergraphDataset(Dataset[HypergraphData]):
     """Graphs of one split of a dataset directory, read lazily shard by shard.
 
     Arguments:
@@ -141,6 +207,8 @@ class HypergraphDataset(Dataset):
         normalize: Standardise with the stored ``normalization.json`` (fitted on the
             training split).
         transform: Applied to each graph after normalisation.
+        verify: Check each shard's SHA-256 against the manifest when it is first read (a
+            flipped byte is then an error naming the shard).
 
     Examples:
         >>> import tempfile
@@ -162,6 +230,7 @@ class HypergraphDataset(Dataset):
         split: str = "train",
         normalize: bool = False,
         transform: Callable[[HypergraphData], HypergraphData] | None = None,
+        verify: bool = True,
     ) -> None:
         self.root = Path(root)
         self.manifest = read_manifest(self.root)
@@ -177,6 +246,8 @@ class HypergraphDataset(Dataset):
             self._offsets.append(self._offsets[-1] + c)
         self.normalization = GraphNormalization.load(self.root) if normalize else None
         self.transform = transform
+        self.verify = verify
+        self._keys: list[str] | None = None
         self._cache: tuple[int, list[HypergraphData]] | None = None
 
     def __len__(self) -> int:
@@ -184,7 +255,20 @@ class HypergraphDataset(Dataset):
 
     def _shard(self, index: int) -> list[HypergraphData]:
         if self._cache is None or self._cache[0] != index:
-            self._cache = (index, read_shard(self.root / self.shards[index]["file"]))
+            info = self.shards[index]
+            path = self.root / info["file"]
+            graphs = read_shard(path, sha256=info.get("sha256") if self.verify else None)
+            if len(graphs) != int(info["count"]):
+                msg = f"{path}: shard holds {len(graphs)} graphs, the manifest says {info['count']}"
+                raise ShardError(msg)
+            keys = sorted(graphs[0].keys()) if graphs else []
+            if self._keys is None:
+                self._keys = keys
+            missing = sorted(set(self._keys) - set(keys))
+            if missing:
+                msg = f"{path}: shard has no key {missing[0]!r} (other shards have {self._keys})"
+                raise ShardError(msg)
+            self._cache = (index, graphs)
         return self._cache[1]
 
     def __getitem__(self, index: int) -> HypergraphData:

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import json
 import os
+import pickle  # only for its exception type; nothing is unpickled with it
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
+from ._config import ConfigMixin
 from .particle_transformer import ParticleTransformer
 from .phat import PHATJeT
 
@@ -46,11 +49,26 @@ def save_tagger(
         raise TypeError(msg)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    record = {"class": name, "config": model.config.to_dict(), "metrics": metrics or {}}
-    (directory / CONFIG_NAME).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    config = cast(ConfigMixin, model.config)  # every class in _CLASSES has a ConfigMixin config
+    record = {"class": name, "config": config.to_dict(), "metrics": metrics or {}}
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, directory / WEIGHTS_NAME)
+    _atomic(directory / WEIGHTS_NAME, lambda tmp: torch.save(state, tmp))
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    _atomic(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
     return directory
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """``write(tmp)`` to a temporary file beside ``path``, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def load_tagger(directory: str | os.PathLike[str], device: str | None = None) -> nn.Module:
@@ -68,6 +86,15 @@ def load_tagger(directory: str | os.PathLike[str], device: str | None = None) ->
         )
         raise ValueError(msg)
     model = cls(record["config"])
-    state = torch.load(directory / WEIGHTS_NAME, map_location=device or "cpu", weights_only=True)
+    weights = directory / WEIGHTS_NAME
+    try:
+        state = torch.load(weights, map_location=device or "cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        msg = (
+            f"{weights}: refusing to load: the file holds objects other than tensors "
+            f"(weights_only=True never runs code from a file); not saved by save_tagger "
+            f"or tampered with ({str(error).splitlines()[0]})"
+        )
+        raise ValueError(msg) from error
     model.load_state_dict(state)
     return model.to(device or "cpu").eval()

@@ -8,17 +8,19 @@ Example:
 """
 
 from .checkpoint import CHECKPOINT_FORMAT, atomic_write, load_checkpoint, save_checkpoint
-from .config import PRECISIONS, RunConfig, TrainingConfig, load_run_config
+from .config import NONFINITE_MODES, PRECISIONS, RunConfig, TrainingConfig, load_run_config
 from .data import TrainingData, edge_normalization, jet_norm_from_graphs, load_training_data
 from .logging import MetricsLogger, tensorboard_available
 from .schedules import gumbel_temperature, warmup_cosine
-from .trainer import EpochBatchSampler, Trainer
+from .trainer import EpochBatchSampler, NonFiniteError, Trainer
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "NONFINITE_MODES",
     "PRECISIONS",
     "EpochBatchSampler",
     "MetricsLogger",
+    "NonFiniteError",
     "RunConfig",
     "Trainer",
     "TrainingConfig",

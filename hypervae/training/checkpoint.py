@@ -9,6 +9,7 @@ reads it with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import os
+import pickle  # only for its exception type; nothing is unpickled with it
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,18 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str = "cpu") -> 
     if not path.is_file():
         msg = f"no checkpoint file {str(path)!r}"
         raise FileNotFoundError(msg)
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        msg = (
+            f"{path}: refusing to load: the file holds objects other than tensors and plain "
+            f"values (weights_only=True never runs code from a file); not a hypervae "
+            f"checkpoint or a tampered one ({str(error).splitlines()[0]})"
+        )
+        raise ValueError(msg) from error
+    except (RuntimeError, EOFError) as error:  # zip archive cut short or damaged
+        msg = f"{path}: checkpoint file is corrupted or truncated ({error})"
+        raise ValueError(msg) from error
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
         msg = f"{path}: format {found!r}, expected {CHECKPOINT_FORMAT!r}"

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+import typing
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from ..graph.config import HypergraphConfig
 from ..model import HyperVAEConfig
 
-__all__ = ["PRECISIONS", "RunConfig", "TrainingConfig", "load_run_config"]
+__all__ = ["NONFINITE_MODES", "PRECISIONS", "RunConfig", "TrainingConfig", "load_run_config"]
 
 #: Accepted values of :attr:`TrainingConfig.precision`.
 PRECISIONS = ("fp32", "bf16", "fp16")
+#: Accepted values of :attr:`TrainingConfig.nonfinite`.
+NONFINITE_MODES = ("stop", "skip")
 
 
 @dataclass
@@ -65,6 +68,17 @@ class TrainingConfig:
         min_delta: Smallest decrease of the validation loss that counts as improvement.
         checkpoint_every: Keep a periodic checkpoint every this many epochs (``0``: only
             ``last`` and ``best``).
+        checkpoint_every_steps: Also overwrite ``last.pt`` every this many optimiser steps,
+            mid-epoch included (``0``: only at the end of each epoch). A mid-epoch
+            checkpoint records the position in the epoch, and :meth:`Trainer.resume`
+            continues from that batch exactly.
+        nonfinite: What a non-finite (NaN or infinite) loss term or gradient does:
+            ``"stop"`` raises :class:`~hypervae.training.NonFiniteError` naming the terms,
+            the step and the epoch; ``"skip"`` skips that optimiser step (the weights and
+            optimiser state are untouched, the schedules move on), warns and counts it.
+            Under ``precision="fp16"`` non-finite gradients are left to the gradient scaler.
+        max_nonfinite_skips: In ``"skip"`` mode, stop with the error once more than this
+            many steps of the run were skipped.
         seed: Seed of parameters' initialisation, shuffling and noise.
         num_workers: DataLoader worker processes.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda[:i]"``.
@@ -100,6 +114,9 @@ class TrainingConfig:
     patience: int = 10
     min_delta: float = 0.0
     checkpoint_every: int = 10
+    checkpoint_every_steps: int = 0
+    nonfinite: str = "stop"
+    max_nonfinite_skips: int = 10
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"
@@ -120,7 +137,7 @@ class TrainingConfig:
                 raise ValueError(msg)
         nonneg = ("min_lr", "warmup_steps", "weight_decay", "grad_clip", "kl_warmup_epochs",
                   "kl_max_weight", "latent_noise", "patience", "min_delta", "checkpoint_every",
-                  "num_workers")  # fmt: skip
+                  "checkpoint_every_steps", "max_nonfinite_skips", "num_workers")  # fmt: skip
         for name in nonneg:
             if float(getattr(self, name)) < 0:
                 msg = f"TrainingConfig.{name} must be >= 0, got {getattr(self, name)!r}"
@@ -134,6 +151,9 @@ class TrainingConfig:
         if self.precision not in PRECISIONS:
             msg = f"TrainingConfig.precision must be one of {PRECISIONS}, got {self.precision!r}"
             raise ValueError(msg)
+        if self.nonfinite not in NONFINITE_MODES:
+            msg = f"TrainingConfig.nonfinite must be 'stop' or 'skip', got {self.nonfinite!r}"
+            raise ValueError(msg)
         if self.kl_schedule not in ("linear", "cyclic", "constant"):
             msg = f"TrainingConfig.kl_schedule must be linear, cyclic or constant, got {self.kl_schedule!r}"
             raise ValueError(msg)
@@ -141,7 +161,7 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any] | TrainingConfig | None) -> TrainingConfig:
         """Builds a config from a dict; an unknown key is an error naming it."""
-        if isinstance(values, cls):
+        if isinstance(values, TrainingConfig):
             return values
         values = dict(values or {})
         known = {f.name for f in fields(cls)}
@@ -153,7 +173,8 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict."""
-        return json.loads(json.dumps(asdict(self)))
+        out: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        return out
 
 
 @dataclass
@@ -176,19 +197,28 @@ class RunConfig:
     def from_dict(cls, values: dict[str, Any] | None) -> RunConfig:
         """Maps sections onto their dataclasses; unknown sections or keys are errors."""
         values = dict(values or {})
+        sections: dict[str, type[HyperVAEConfig | HypergraphConfig | TrainingConfig]] = {
+            "model": HyperVAEConfig,
+            "graph": HypergraphConfig,
+            "training": TrainingConfig,
+        }
         for key in values:
-            if key not in ("model", "graph", "training"):
+            if key not in sections:
                 msg = f"unknown run config section {key!r}; expected model, graph, training"
                 raise ValueError(msg)
-        model = values.get("model") or {}
-        graph = values.get("graph") or {}
-        return cls(
-            model=model if isinstance(model, HyperVAEConfig) else HyperVAEConfig.from_dict(model),
-            graph=graph
-            if isinstance(graph, HypergraphConfig)
-            else HypergraphConfig.from_dict(graph),
-            training=TrainingConfig.from_dict(values.get("training")),
-        )
+        built: dict[str, Any] = {}
+        for name, kind in sections.items():
+            section = values.get(name) or {}
+            if isinstance(section, kind):
+                built[name] = section
+                continue
+            _check_keys(section, kind, name)
+            try:
+                built[name] = kind.from_dict(section)
+            except (ValueError, TypeError) as error:
+                msg = f"run config section {name!r}: {error}"
+                raise ValueError(msg) from error
+        return cls(**built)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict of the three sections."""
@@ -197,6 +227,31 @@ class RunConfig:
             "graph": self.graph.to_dict(),
             "training": self.training.to_dict(),
         }
+
+
+def _check_keys(values: Any, kind: type, section: str) -> None:
+    """Refuses a non-mapping or an unknown key, naming the dotted section.
+
+    Recurses into fields whose type is itself a dataclass (``model.encoder``, ...).
+    """
+    if not isinstance(values, dict):
+        msg = f"run config section {section!r} must be a mapping, got {type(values).__name__}"
+        raise ValueError(msg)  # noqa: TRY004 - the CLI reports ValueErrors as config errors
+    try:
+        hints = typing.get_type_hints(kind)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: check names only
+        hints = {}
+    known = {f.name: f for f in fields(kind)}
+    for key, value in values.items():
+        if key not in known:
+            msg = (
+                f"unknown key {key!r} in run config section {section!r}; "
+                f"known keys: {', '.join(sorted(known))}"
+            )
+            raise ValueError(msg)
+        sub = hints.get(key)
+        if isinstance(sub, type) and is_dataclass(sub) and not isinstance(value, sub):
+            _check_keys(value, sub, f"{section}.{key}")
 
 
 def load_run_config(path: str | os.PathLike[str] | None) -> RunConfig:

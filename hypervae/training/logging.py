@@ -68,13 +68,26 @@ class MetricsLogger:
                     stacklevel=2,
                 )
 
-    def log(self, tag: str, scalars: dict[str, float], step: int, epoch: int) -> None:
-        """Records ``scalars`` as ``tag/name`` at optimiser step ``step``."""
+    def log(
+        self,
+        tag: str,
+        scalars: dict[str, float],
+        step: int,
+        epoch: int,
+        info: dict[str, str] | None = None,
+    ) -> None:
+        """Records ``scalars`` as ``tag/name`` at optimiser step ``step``.
+
+        ``info`` adds text fields ``tag/name`` to the JSONL line only (not TensorBoard).
+        """
         if not self.enabled:
             return
         values = {f"{tag}/{k}": float(v) for k, v in scalars.items()}
-        record = {"tag": tag, "step": int(step), "epoch": int(epoch), "time": time.time()}
+        record: dict[str, Any] = {
+            "tag": tag, "step": int(step), "epoch": int(epoch), "time": time.time()
+        }  # fmt: skip
         record.update({k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
+        record.update({f"{tag}/{k}": str(v) for k, v in (info or {}).items()})
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
         if self.writer is not None:

@@ -38,4 +38,4 @@ def gumbel_temperature(epoch: float, initial: float, final: float, decay: float)
         >>> [gumbel_temperature(e, 1.0, 0.3, 0.5) for e in (0, 1, 2, 3)]
         [1.0, 0.5, 0.3, 0.3]
     """
-    return max(float(final), float(initial) * float(decay) ** float(epoch))
+    return max(float(final), float(initial) * math.pow(float(decay), float(epoch)))

@@ -15,6 +15,12 @@ Under ``torchrun`` (``torch.distributed`` initialised before the Trainer is buil
 model is wrapped in DistributedDataParallel and each global batch of
 ``batch_size * world_size`` jets is split into equal contiguous parts, one per rank, so
 that training matches one process with the larger batch. Rank 0 logs and writes files.
+
+A NaN or infinite loss term or gradient norm stops the run with :class:`NonFiniteError`
+naming the terms, the step and the epoch, or (``nonfinite="skip"``) skips that optimiser
+step, warns and counts it (``nonfinite_skips`` in the logs and the epoch records).
+With ``checkpoint_every_steps``, ``last.pt`` is also written mid-epoch, with the position
+in the epoch; resuming from it continues from the next batch as if never interrupted.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ import contextlib
 import json
 import math
 import random
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,7 +46,11 @@ from .config import RunConfig, TrainingConfig
 from .logging import MetricsLogger
 from .schedules import gumbel_temperature, warmup_cosine
 
-__all__ = ["EpochBatchSampler", "Trainer"]
+__all__ = ["EpochBatchSampler", "NonFiniteError", "Trainer"]
+
+
+class NonFiniteError(FloatingPointError, ValueError):
+    """A loss term or the gradients were NaN or infinite (names them, the step and epoch)."""
 
 
 class EpochBatchSampler:
@@ -72,10 +83,11 @@ class EpochBatchSampler:
         self.n, self.batch_size, self.shuffle, self.seed = n, batch_size, shuffle, seed
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
+        self.start = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        """Selects the permutation of ``epoch``."""
-        self.epoch = int(epoch)
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Selects the permutation of ``epoch``; iteration begins at batch ``start``."""
+        self.epoch, self.start = int(epoch), int(start)
 
     def __len__(self) -> int:
         return math.ceil(self.n / (self.batch_size * self.world_size))
@@ -87,7 +99,7 @@ class EpochBatchSampler:
         else:
             order = list(range(self.n))
         size = self.batch_size * self.world_size
-        for lo in range(0, self.n, size):
+        for lo in range(self.start * size, self.n, size):
             chunk = order[lo : lo + size]
             while len(chunk) < self.world_size:
                 chunk = chunk + order[: self.world_size - len(chunk)]
@@ -184,8 +196,14 @@ class Trainer:
         self.train_sampler = EpochBatchSampler(
             len(train_data), cfg.batch_size, True, cfg.seed, self.rank, self.world_size
         )
+        # a private generator: creating the loader's iterator then draws no number from
+        # the global RNG, so a resume mid-epoch continues the RNG stream exactly
+        self._loader_generator = torch.Generator()
         self.train_loader = DataLoader(
-            train_data, batch_sampler=self.train_sampler, num_workers=cfg.num_workers
+            train_data,
+            batch_sampler=self.train_sampler,
+            num_workers=cfg.num_workers,
+            generator=self._loader_generator,
         )
         self.val_loader = None
         if val_data is not None and len(val_data):
@@ -197,7 +215,8 @@ class Trainer:
             )
         self.steps_per_epoch = math.ceil(len(self.train_sampler) / cfg.accumulation_steps)
         self.total_steps = self.steps_per_epoch * cfg.max_epochs
-        decay, no_decay = [], []
+        decay: list[nn.Parameter] = []
+        no_decay: list[nn.Parameter] = []
         for p in self.model.parameters():
             if p.requires_grad:
                 (decay if p.ndim >= 2 else no_decay).append(p)
@@ -222,6 +241,10 @@ class Trainer:
         self.stopped_early = False
         self.history: list[dict[str, float]] = []
         self.logger: MetricsLogger | None = None
+        self.nonfinite_skips = 0
+        # position inside the current epoch (micro-batches done, partial sums) while a
+        # mid-epoch checkpoint is written or after one is loaded; None at epoch boundaries
+        self._position: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ schedules
     def kl_weight(self, step: int | None = None) -> float:
@@ -262,18 +285,27 @@ class Trainer:
     def _train_epoch(self) -> dict[str, float]:
         cfg = self.config
         self.model.train()
-        self.train_sampler.set_epoch(self.epoch)
+        start, sums, count = 0, {}, 0
+        if self._position is not None:  # resuming mid-epoch
+            start = int(self._position["micro"])
+            sums = {k: float(v) for k, v in self._position["sums"].items()}
+            count = int(self._position["count"])
+            self._position = None
+        self.train_sampler.set_epoch(self.epoch, start)
+        self._loader_generator.manual_seed(cfg.seed * 1_000_003 + self.epoch)
         n_micro = len(self.train_sampler)
-        sums: dict[str, float] = {}
-        count = 0
         group: dict[str, float] = {}
+        bad_terms: list[str] = []
         progress = None
         if cfg.progress and self.rank == 0:
             from tqdm.auto import tqdm
 
-            progress = tqdm(total=n_micro, desc=f"epoch {self.epoch}", unit="batch", leave=False)
+            progress = tqdm(
+                total=n_micro, initial=start, desc=f"epoch {self.epoch}", unit="batch",
+                leave=False,
+            )  # fmt: skip
         self.optimizer.zero_grad(set_to_none=True)
-        for i, cpu_batch in enumerate(self.train_loader):
+        for i, cpu_batch in enumerate(self.train_loader, start=start):
             batch = cpu_batch.to(self.device)
             self._check_batch(batch)
             first = (i // cfg.accumulation_steps) * cfg.accumulation_steps
@@ -281,7 +313,7 @@ class Trainer:
             last_in_group = i == first + group_size - 1
             tau, klw = self.temperature(), self.kl_weight()
             sync = (
-                self.loss_module.no_sync()
+                cast(nn.parallel.DistributedDataParallel, self.loss_module).no_sync()
                 if self.distributed and not last_in_group
                 else contextlib.nullcontext()
             )
@@ -290,24 +322,36 @@ class Trainer:
                     losses = self.loss_module(batch, tau, klw, cfg.latent_noise)
                 self.scaler.scale(losses["total"].float() / group_size).backward()
             values = {k: _scalar(v) for k, v in losses.items()}
-            for k, v in values.items():
-                group[k] = group.get(k, 0.0) + v / group_size
-                sums[k] = sums.get(k, 0.0) + v
-            count += 1
+            nonfinite = [k for k, v in values.items() if not math.isfinite(v)]
+            if nonfinite:
+                bad_terms += [k for k in nonfinite if k not in bad_terms]
+            else:
+                for k, v in values.items():
+                    group[k] = group.get(k, 0.0) + v / group_size
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
             if last_in_group:
-                self.scaler.unscale_(self.optimizer)
-                max_norm = cfg.grad_clip if cfg.grad_clip > 0 else math.inf
-                norm = _scalar(torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm))
                 lr = self.optimizer.param_groups[0]["lr"]
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scheduler.step()
+                norm, stepped = self._optimizer_step(bad_terms)
+                with warnings.catch_warnings():
+                    # a skipped first step is not the misuse this warning is about
+                    warnings.filterwarnings(
+                        "ignore", "Detected call of `lr_scheduler.step", UserWarning
+                    )
+                    self.scheduler.step()
                 self.step += 1
-                if self.logger is not None and self.step % cfg.log_every == 0:
-                    scalars = {**group, "lr": lr, "tau": tau, "kl_weight": klw, "grad_norm": norm}
+                if self.logger is not None and self.step % cfg.log_every == 0 and stepped:
+                    scalars = {**group, "lr": lr, "tau": tau, "kl_weight": klw, "grad_norm": norm,
+                               "nonfinite_skips": self.nonfinite_skips}  # fmt: skip
                     self.logger.log("train", scalars, self.step, self.epoch)
-                group = {}
+                group, bad_terms = {}, []
+                every = cfg.checkpoint_every_steps
+                if every and self.step % every == 0 and i + 1 < n_micro:
+                    self._position = {"micro": i + 1, "sums": sums, "count": count}
+                    try:
+                        self._save_last()
+                    finally:
+                        self._position = None
             if progress is not None:
                 progress.update(1)
                 progress.set_postfix(loss=f"{values['total']:.4g}")
@@ -315,6 +359,83 @@ class Trainer:
             progress.close()
         means = {k: v / max(count, 1) for k, v in sums.items()}
         return self._all_reduce_mean(means, count)
+
+    def _optimizer_step(self, bad_terms: list[str]) -> tuple[float, bool]:
+        """Unscales, clips and steps unless a loss term or the gradients are non-finite.
+
+        Returns the gradient norm and whether the optimiser stepped.
+        """
+        cfg = self.config
+        culprits = list(bad_terms)
+        norm, unscaled = math.nan, False
+        if not culprits:
+            self.scaler.unscale_(self.optimizer)
+            unscaled = True
+            max_norm = cfg.grad_clip if cfg.grad_clip > 0 else math.inf
+            norm = _scalar(torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm))
+            # under fp16 the gradient scaler itself skips steps with inf/NaN gradients
+            if not math.isfinite(norm) and not self.scaler.is_enabled():
+                culprits = ["gradients"]
+        if self.distributed:  # every rank skips (or stops) when one rank has to
+            flag = torch.tensor([float(bool(culprits))], device=self.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            if flag.item() and not culprits:
+                culprits = ["another rank's loss or gradients"]
+        if culprits:
+            self._nonfinite(culprits)
+            if unscaled and self.scaler.is_enabled():
+                self.scaler.update()  # clears the unscaled state; lowers the scale
+            self.optimizer.zero_grad(set_to_none=True)
+            return norm, False
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        return norm, True
+
+    def _nonfinite(self, culprits: list[str]) -> None:
+        """Stops (raises :class:`NonFiniteError`) or counts and warns about a skipped step."""
+        cfg = self.config
+        step = self.step + 1  # the optimiser step being taken (1-based, like self.step after)
+        terms = [c for c in culprits if c != "total"] or culprits
+        what = (
+            "gradients"
+            if terms == ["gradients"]
+            else "loss term(s) " + ", ".join(repr(t) for t in terms)
+        )
+        if terms == ["gradients"]:
+            names = [
+                n for n, p in self.model.named_parameters()
+                if p.grad is not None and not bool(torch.isfinite(p.grad).all())
+            ]  # fmt: skip
+            if names:
+                more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+                what += f" (of {', '.join(names[:3])}{more})"
+        where = f"at optimiser step {step} (epoch {self.epoch})"
+        if cfg.nonfinite == "skip":
+            self.nonfinite_skips += 1
+        if self.logger is not None:
+            self.logger.log(
+                "nonfinite", {"skips": self.nonfinite_skips}, step, self.epoch,
+                info={"culprits": ", ".join(terms)},
+            )  # fmt: skip
+        if cfg.nonfinite == "stop":
+            msg = (
+                f"non-finite (NaN or inf) {what} {where}; set training.nonfinite: skip to skip "
+                f"such steps, or lower lr / enable grad_clip"
+            )
+            raise NonFiniteError(msg)
+        if self.nonfinite_skips > cfg.max_nonfinite_skips:
+            msg = (
+                f"non-finite (NaN or inf) {what} {where}: {self.nonfinite_skips} steps skipped, "
+                f"more than max_nonfinite_skips={cfg.max_nonfinite_skips}; stopping"
+            )
+            raise NonFiniteError(msg)
+        warnings.warn(
+            f"non-finite (NaN or inf) {what} {where}: optimiser step skipped "
+            f"({self.nonfinite_skips} of at most {cfg.max_nonfinite_skips})",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
     def _all_reduce_mean(self, means: dict[str, float], count: int) -> dict[str, float]:
         if not self.distributed:
@@ -379,6 +500,7 @@ class Trainer:
                     lr=self.optimizer.param_groups[0]["lr"],
                     tau=self.temperature(),
                     kl_weight=self.kl_weight(),
+                    nonfinite_skips=float(self.nonfinite_skips),
                 )
                 criterion = val.get("total", train.get("total", math.inf))
                 improved = criterion < self.best - cfg.min_delta
@@ -416,6 +538,8 @@ class Trainer:
             "normalization": self.normalization.to_dict() if self.normalization else None,
             "numpy_rng": _numpy_state(),
             "python_rng": _python_state(),
+            "nonfinite_skips": self.nonfinite_skips,
+            "position": self._position,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -461,6 +585,8 @@ class Trainer:
         self.bad_epochs = int(meta["bad_epochs"])
         self.stopped_early = bool(meta["stopped_early"])
         self.history = list(meta["history"])
+        self.nonfinite_skips = int(meta.get("nonfinite_skips", 0))
+        self._position = meta.get("position")
 
     def resume(self, path: str | Path | None = None) -> Trainer:
         """Loads a checkpoint (default ``save_dir/checkpoints/last.pt``); returns ``self``."""
@@ -471,6 +597,11 @@ class Trainer:
             path = self.save_dir / "checkpoints" / "last.pt"
         self.load_state_dict(load_checkpoint(path))
         return self
+
+    def _save_last(self) -> None:
+        """Writes ``checkpoints/last.pt`` (mid-epoch ones record the position)."""
+        if self.save_dir is not None and self.rank == 0:
+            save_checkpoint(self.state_dict(), self.save_dir / "checkpoints" / "last.pt")
 
     def _save(self, improved: bool) -> None:
         if self.save_dir is None or self.rank != 0:
@@ -498,7 +629,8 @@ class Trainer:
 
 
 def _numpy_state() -> dict[str, Any]:
-    name, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
+    state = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())  # noqa: NPY002
+    name, keys, pos, has_gauss, cached = state
     return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss),
             "cached": float(cached)}  # fmt: skip
 

@@ -86,3 +86,88 @@ def test_dask_local_cluster(tmp_path):
     for j in range(7):
         np.testing.assert_array_equal(ds[j].hyperedge_index, expected[j].hyperedge_index)
         torch.testing.assert_close(ds[j].edge_attr, expected[j].edge_attr)
+
+
+# ---------------------------------------------------------------- damaged shards
+
+
+def _shard(tmp_path):
+    graphs = build_hypergraphs(random_jets(4, 10, seed=9), CFG)
+    return write_shard(graphs, tmp_path / "shard-00000.safetensors")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.99, 20 / 1e9])
+def test_truncated_shard_names_the_file(tmp_path, keep):
+    from hypervae.graph.storage import ShardError
+
+    path = _shard(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: max(1, int(len(data) * keep))])
+    with pytest.raises(ShardError, match=r"shard-00000\.safetensors: shard is corrupted or trunc"):
+        read_shard(path)
+
+
+def test_byte_flipped_header_names_the_file(tmp_path):
+    from hypervae.graph.storage import ShardError
+
+    path = _shard(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[10] ^= 0xFF  # inside the JSON header
+    path.write_bytes(bytes(data))
+    with pytest.raises(ShardError, match=r"shard-00000\.safetensors: shard is corrupted") as info:
+        read_shard(path)
+    assert not isinstance(info.value.__cause__, ShardError)  # the safetensors error is chained
+
+
+def test_byte_flipped_data_is_caught_by_the_manifest_checksum(tmp_path):
+    from hypervae.graph.storage import ShardError
+
+    build_dataset(random_jets(6, 10, seed=7), tmp_path, CFG, shard_size=3, progress=False)
+    path = tmp_path / "train" / "shard-00001.safetensors"
+    assert path.is_file()
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x01  # a tensor byte: safetensors itself cannot notice
+    path.write_bytes(bytes(data))
+    ds = HypergraphDataset(tmp_path, "train")
+    ds[0]  # the first shard is intact
+    with pytest.raises(ShardError, match=r"shard-00001\.safetensors: shard is corrupted \(SHA"):
+        ds[4]
+    assert len(HypergraphDataset(tmp_path, "train", verify=False)[4].x) > 0
+
+
+def test_missing_keys_are_named(tmp_path):
+    from safetensors.torch import save_file
+
+    from hypervae.graph.storage import FORMAT, ShardError
+
+    path = tmp_path / "s.safetensors"
+    ptr = torch.tensor([0, 2])
+    tensors = {"y": torch.ones(2, 4), "y.ptr": ptr}
+    save_file(tensors, path, metadata={"format": FORMAT})
+    with pytest.raises(ShardError, match=r"s\.safetensors: shard has no key 'x'"):
+        read_shard(path)
+    save_file({"x": torch.ones(2, 4), "x.ptr": ptr, "y": torch.ones(2, 4)}, path,
+              metadata={"format": FORMAT})  # fmt: skip
+    with pytest.raises(ShardError, match=r"'y' but not its offsets 'y\.ptr'"):
+        read_shard(path)
+    save_file({"x": torch.ones(2, 4), "x.ptr": torch.tensor([0, 3])}, path,
+              metadata={"format": FORMAT})  # fmt: skip
+    with pytest.raises(ShardError, match=r"offsets 'x\.ptr' do not match 'x'"):
+        read_shard(path)
+
+
+def test_dataset_shard_missing_a_key_names_it(tmp_path):
+    from hypervae.graph.storage import ShardError
+
+    build_dataset(random_jets(6, 10, seed=7), tmp_path, CFG, shard_size=3, progress=False)
+    path = tmp_path / "train" / "shard-00001.safetensors"
+    graphs = read_shard(path)
+    for g in graphs:
+        del g.hyperedge_attr
+    write_shard(graphs, path)
+    ds = HypergraphDataset(tmp_path, "train", verify=False)
+    ds[0]
+    with pytest.raises(
+        ShardError, match=r"shard-00001\.safetensors: shard has no key 'hyperedge_attr'"
+    ):
+        ds[3]
