@@ -79,7 +79,9 @@ def _as_data(jets: ak.Array | TaggerData, label: int, n_max: int | None) -> Tagg
     return TaggerData(data.p4, data.mask, torch.full((len(data),), label), data.extra)
 
 
-def _split(n: int, fractions: tuple[float, float], rng: np.random.Generator):
+def _split(
+    n: int, fractions: tuple[float, float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     perm = rng.permutation(n)
     n_test = round(fractions[1] * n)
     n_val = round(fractions[0] * n)
@@ -90,7 +92,7 @@ def classifier_two_sample_test(
     real: ak.Array | TaggerData,
     generated: ak.Array | TaggerData,
     model: str | nn.Module = "phat-small",
-    training: TaggerTrainingConfig | dict | None = None,
+    training: TaggerTrainingConfig | dict[str, Any] | None = None,
     test_fraction: float = 0.3,
     val_fraction: float = 0.1,
     level: float = 0.95,

@@ -62,7 +62,7 @@ _LETTERS = "abcdefghijklm"
 def _canonical(edges: Sequence[tuple[int, int]], n: int) -> Graph:
     best: Graph | None = None
     for perm in itertools.permutations(range(n)):
-        relabelled = tuple(sorted(tuple(sorted((perm[a], perm[b]))) for a, b in edges))
+        relabelled = tuple(sorted((min(perm[a], perm[b]), max(perm[a], perm[b])) for a, b in edges))
         if best is None or relabelled < best:
             best = relabelled
     assert best is not None
@@ -231,7 +231,7 @@ def efps(
             msg = f"jet {bad} has no particle with positive pt_rel; cannot normalise its EFPs"
             raise ValueError(msg)
         z_all = z_all / total
-    graphs = [tuple(tuple(e) for e in g) for g in graphs]
+    graphs = [tuple((int(a), int(b)) for a, b in g) for g in graphs]
     # connected components are computed once and multiplied for disconnected graphs
     parts = {g: graph_components(g) if g else ((),) for g in graphs}
     needed = sorted({c for comps in parts.values() for c in comps}, key=lambda g: (len(g), g))

@@ -282,7 +282,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
-        if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
+        if not isinstance(fig.canvas, FigureCanvasAgg):
             FigureCanvasAgg(fig)
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
         os.replace(tmp, path)

@@ -64,7 +64,7 @@ def _build(args: argparse.Namespace) -> int:
             if len(fractions) != 3:
                 msg = f"--fractions must be three numbers train,val,test, got {args.fractions!r}"
                 raise ValueError(msg)
-            parts = split_indices(len(jets), fractions, seed=args.seed)  # type: ignore[arg-type]
+            parts = split_indices(len(jets), fractions, seed=args.seed)
             splits = {name: jets[idx] for name, idx in parts.items() if len(idx)}
         else:
             splits = {s: ak.concatenate([load_jets(f) for f in fs]) for s, fs in inputs.items()}

@@ -13,6 +13,11 @@ BUDGETS = ("all", "knn", "top_weight")
 EDGE_MODES = ("all", "knn")
 
 
+def _positive_int(value: object) -> bool:
+    """Whether ``value`` is an ``int`` >= 1 (checked at run time: configs come from JSON)."""
+    return isinstance(value, int) and value >= 1
+
+
 @dataclass(frozen=True)
 class HypergraphConfig:
     """How jets become hypergraphs.
@@ -65,7 +70,7 @@ class HypergraphConfig:
         checks = [
             ("n_points", self.n_points in (2, 3, 4), "2, 3 or 4"),
             ("budget", self.budget in BUDGETS, f"one of {BUDGETS}"),
-            ("k", isinstance(self.k, int) and self.k >= 1, "a positive integer"),
+            ("k", _positive_int(self.k), "a positive integer"),
             (
                 "k",
                 self.budget != "knn" or self.k >= self.n_points - 1,
@@ -73,7 +78,7 @@ class HypergraphConfig:
             ),
             ("max_all_particles", self.max_all_particles >= self.n_points, ">= n_points"),
             ("edges", self.edges in EDGE_MODES, f"one of {EDGE_MODES}"),
-            ("edge_k", isinstance(self.edge_k, int) and self.edge_k >= 1, "a positive integer"),
+            ("edge_k", _positive_int(self.edge_k), "a positive integer"),
             (
                 "scale",
                 self.scale in ("pt", "energy")
@@ -98,7 +103,7 @@ class HypergraphConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any] | HypergraphConfig) -> HypergraphConfig:
         """Builds a config from a dict (unknown keys are refused) or returns a config."""
-        if isinstance(values, cls):
+        if isinstance(values, HypergraphConfig):
             return values
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)

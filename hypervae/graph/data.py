@@ -17,7 +17,7 @@ HYPEREDGE_FEATURES = ("weight", "ln_rl", "ln_rs_over_rl", "ln_rm_over_rl")
 Y_FEATURES = ("type", "ln_pt", "eta", "ln_mass")
 
 
-class HypergraphData(Data):
+class HypergraphData(Data):  # type: ignore[misc]  # torch_geometric is untyped
     """A jet as a PyG graph with particle -> hyperedge incidences.
 
     ``hyperedge_index[0]`` holds particle indices and ``hyperedge_index[1]`` hyperedge

@@ -15,7 +15,7 @@ from .data import HypergraphData
 __all__ = ["JetHypergraphs"]
 
 
-class JetHypergraphs(Dataset):
+class JetHypergraphs(Dataset[HypergraphData]):
     """Jets in memory as a map-style dataset of hypergraphs, built on access.
 
     Nothing is stored beyond the padded jets; each item is built from its jet alone

@@ -84,7 +84,7 @@ class GraphNormalization:
         return cls(mean=mean, std=std, count=dict(counts))
 
     def _apply(self, graph: HypergraphData, inverse: bool) -> HypergraphData:
-        out = graph.clone()
+        out: HypergraphData = graph.clone()
         for name in self.mean:
             value = out[name]
             mu = torch.tensor(self.mean[name], dtype=torch.float64)

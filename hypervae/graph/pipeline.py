@@ -80,7 +80,7 @@ def finalize_dataset(
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if fit_split in shards and manifest["splits"][fit_split]["count"] > 0:
-        norm = GraphNormalization.fit(HypergraphDataset(out_dir, split=fit_split))
+        norm = GraphNormalization.fit(iter(HypergraphDataset(out_dir, split=fit_split)))
         norm.save(out_dir)
         manifest["normalization"] = {"file": "normalization.json", "fitted_on": fit_split}
         (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))

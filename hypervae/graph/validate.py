@@ -176,7 +176,8 @@ def _kinematics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _ln_dr(y: np.ndarray, phi: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dphi = np.remainder(phi[a] - phi[b] + np.pi, 2 * np.pi) - np.pi
-    return np.log(np.maximum(np.hypot(y[a] - y[b], dphi), 1e-8))
+    ln_dr: np.ndarray = np.log(np.maximum(np.hypot(y[a] - y[b], dphi), 1e-8))
+    return ln_dr
 
 
 def _range_and_consistency(graph: HypergraphData, where: str) -> list[Issue]:

@@ -47,7 +47,7 @@ class ParticleLGATrConfig:
 
     @classmethod
     def cast(cls, value: ParticleLGATrConfig | dict[str, Any]) -> ParticleLGATrConfig:
-        if isinstance(value, cls):
+        if isinstance(value, ParticleLGATrConfig):
             return value
         unknown = set(value) - set(cls.__dataclass_fields__)
         if unknown:
@@ -80,6 +80,8 @@ class ParticleLGATr(nn.Module):
         >>> tuple(v.shape), tuple(s.shape)
         ((2, 5, 1, 4), (2, 5, 8))
     """
+
+    spurions: Tensor
 
     def __init__(
         self,
@@ -131,7 +133,8 @@ class ParticleLGATr(nn.Module):
             vectors = torch.cat([vectors, ref], dim=2)
         attn_mask = mask.bool()[:, None, None, :]  # [B, heads, queries, keys]
         if self.config.backbone == "slim":
-            return self.net(vectors, scalars, attn_mask=attn_mask)
+            out: tuple[Tensor, Tensor] = self.net(vectors, scalars, attn_mask=attn_mask)
+            return out
         from lgatr import embed_vector, extract_vector
 
         mv, s = self.net(embed_vector(vectors), scalars, attn_mask=attn_mask)

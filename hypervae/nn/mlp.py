@@ -42,7 +42,7 @@ class ResidualMLP(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.embed(x)
+        h: Tensor = self.embed(x)
         for block in self.blocks:
             h = h + block(h)
         return h

@@ -65,7 +65,8 @@ MAX_PARTICLES_N4 = 50
 
 
 def bin_edges(
-    bins: int | Sequence[float] = DEFAULT_BINS, rl_range: tuple[float, float] = DEFAULT_RANGE
+    bins: int | Sequence[float] | np.ndarray = DEFAULT_BINS,
+    rl_range: tuple[float, float] = DEFAULT_RANGE,
 ) -> np.ndarray:
     """Bin edges in :math:`R_L`, uniform in :math:`\\ln R_L`.
 
@@ -178,7 +179,7 @@ def _tuple_rl_weight(
 def eec(
     jets: Any,
     n: int = 2,
-    bins: int | Sequence[float] = DEFAULT_BINS,
+    bins: int | Sequence[float] | np.ndarray = DEFAULT_BINS,
     rl_range: tuple[float, float] = DEFAULT_RANGE,
     density: bool = False,
     max_tuples: int = 2**22,

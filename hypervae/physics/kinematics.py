@@ -138,7 +138,8 @@ def rapidity(p4: Any) -> np.ndarray:
     p4 = np.asarray(p4, dtype=np.float64)
     energy, pz = p4[..., 0], p4[..., 3]
     mt = np.sqrt(np.maximum((energy - pz) * (energy + pz), 1e-300))
-    return np.arcsinh(pz / mt)
+    y: np.ndarray = np.arcsinh(pz / mt)
+    return y
 
 
 def to_padded(

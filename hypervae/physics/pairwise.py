@@ -52,7 +52,10 @@ def _safe_sqrt(value: Any, xp: Any) -> Any:
 def _features(p4: Any, mask: Any, xp: Any) -> tuple[Any, Any]:
     """Shared formula for numpy (``xp = np``) and torch (``xp = torch``)."""
     is_torch = xp.__name__ == "torch"
-    clamp = (lambda v: xp.clamp(v, min=EPS)) if is_torch else (lambda v: xp.maximum(v, EPS))
+
+    def clamp(v: Any) -> Any:
+        return xp.clamp(v, min=EPS) if is_torch else xp.maximum(v, EPS)
+
     atan2 = xp.atan2 if is_torch else xp.arctan2
     energy, px, py, pz = (p4[..., k] for k in range(4))
     pt = _safe_sqrt(px**2 + py**2, xp)

@@ -49,7 +49,8 @@ class ConfigMixin:
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON-compatible values (tuples become lists)."""
-        return json.loads(self.to_json())
+        values: dict[str, Any] = json.loads(self.to_json())
+        return values
 
     def to_json(self) -> str:
         """The config as a JSON string."""

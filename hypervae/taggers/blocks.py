@@ -73,7 +73,8 @@ class MultiHeadAttention(nn.Module):
         attn_mask = blocked if bias is None else bias.to(q.dtype) + blocked
         drop = self.dropout if self.training else 0.0
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=drop)
-        return self.out(out.transpose(1, 2).reshape(b, nq, c))
+        result: Tensor = self.out(out.transpose(1, 2).reshape(b, nq, c))
+        return result
 
 
 class _FeedForward(nn.Sequential):
@@ -136,7 +137,8 @@ class ClassAttentionBlock(AttentionBlock):
         keys = self.norm(torch.cat([cls, x], dim=1))
         key_mask = torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1)
         cls = cls + self.drop(self.post_norm(self.attn(keys[:, :1], keys, key_mask)))
-        return cls + self.drop(self.ffn(cls))
+        result: Tensor = cls + self.drop(self.ffn(cls))
+        return result
 
 
 class Tagger(nn.Module):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -115,6 +116,9 @@ class PairEmbedding(nn.Module):
         p4: ``[B, P, 4]``; mask: ``[B, P]``; output ``[B, H, P, P]`` (zero on padded pairs).
     """
 
+    shift: Tensor
+    scale: Tensor
+
     def __init__(self, hidden: tuple[int, ...], heads: int) -> None:
         super().__init__()
         shift, scale = zip(*PAIR_STANDARDISATION, strict=True)
@@ -155,7 +159,7 @@ class ParticleTransformer(Tagger):
         (torch.Size([1, 3]), 1.0)
     """
 
-    def __init__(self, config: ParticleTransformerConfig | dict | None = None) -> None:
+    def __init__(self, config: ParticleTransformerConfig | dict[str, Any] | None = None) -> None:
         super().__init__()
         cfg = self.config = ParticleTransformerConfig.coerce(config)
         dims = [cfg.num_features, *cfg.particle_embed_dims, cfg.embed_dim]
@@ -196,5 +200,5 @@ class ParticleTransformer(Tagger):
             cls = self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype)
             for block in self.class_blocks:
                 cls = block(cls, x, mask)
-            logits = self.head(self.norm(cls[:, 0]))
+            logits: Tensor = self.head(self.norm(cls[:, 0]))
         return logits.float()

@@ -18,6 +18,7 @@ linearly with the number of particles.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -121,7 +122,9 @@ def _morton(i: Tensor, j: Tensor, bits: int = 10) -> Tensor:
     return code
 
 
-def ordering_key(kin: dict[str, Tensor], mask: Tensor, ordering: str, extent: float = 0.8):
+def ordering_key(
+    kin: dict[str, Tensor], mask: Tensor, ordering: str, extent: float = 0.8
+) -> Tensor:
     r"""Sort key per particle (ascending order; padded particles get ``+inf``).
 
     ``kt`` and ``pt`` sort by decreasing :math:`p_T\Delta R` and :math:`p_T`, ``eta`` by
@@ -213,7 +216,7 @@ class PHATJeT(Tagger):
         torch.Size([1, 2])
     """
 
-    def __init__(self, config: PHATJeTConfig | dict | str | None = None) -> None:
+    def __init__(self, config: PHATJeTConfig | dict[str, Any] | str | None = None) -> None:
         super().__init__()
         if isinstance(config, str):
             config = PHATJeTConfig.preset(config)
@@ -261,7 +264,7 @@ class PHATJeT(Tagger):
             for i, blocks in enumerate(self.stages):
                 if i:
                     x, coords, mask = self.pools[i - 1](x, coords, mask)
-                for block in blocks:
+                for block in cast(nn.ModuleList, blocks):
                     x = block(x, coords, mask)
-            logits = self.head(self.norm(masked_mean(x, mask)))
+            logits: Tensor = self.head(self.norm(masked_mean(x, mask)))
         return logits.float()

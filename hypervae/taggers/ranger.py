@@ -71,7 +71,7 @@ class Ranger(torch.optim.RAdam):
             for p in group["params"]
             if "slow" not in self.state[p]
         }
-        loss = super().step(closure)
+        loss: float | None = super().step(closure)
         for p, value in initial.items():
             self.state[p]["slow"] = value
         for group in self.param_groups:

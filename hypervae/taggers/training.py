@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +134,7 @@ class TaggerData:
         batch_size: int,
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
-    ):
+    ) -> Iterator[tuple[Tensor, Tensor, Tensor | None, Tensor]]:
         """Yields ``(p4, mask, extra, labels)`` on ``device``; shuffled given a generator."""
         n = len(self)
         order = torch.randperm(n, generator=generator) if generator is not None else None
@@ -232,7 +232,9 @@ def _lr_factor(step: int, total: int, config: TaggerTrainingConfig) -> float:
 
 
 @torch.no_grad()
-def _loss_and_probs(model: nn.Module, data: TaggerData, batch_size: int, device: torch.device):
+def _loss_and_probs(
+    model: nn.Module, data: TaggerData, batch_size: int, device: torch.device
+) -> tuple[float, np.ndarray]:
     model.eval()
     losses, probs = [], []
     for p4, mask, extra, labels in data.batches(batch_size, device=device):
@@ -270,7 +272,7 @@ def train_tagger(
     model: nn.Module,
     train: TaggerData,
     val: TaggerData | None = None,
-    config: TaggerTrainingConfig | dict | None = None,
+    config: TaggerTrainingConfig | dict[str, Any] | None = None,
     callback: Callable[[dict[str, float]], None] | None = None,
 ) -> list[dict[str, float]]:
     """Trains ``model`` in place with Ranger and the flat-then-decay schedule.
