@@ -5,7 +5,9 @@ through a Lorentz-equivariant L-GATr (:class:`~hypervae.nn.ParticleLGATr`), whos
 invariant scalar outputs are the particle embeddings. Edge and hyperedge features go
 through residual MLPs; each particle then attends to its incident edges and hyperedges
 (:class:`~hypervae.nn.IncidenceCrossAttention`). Mean and max pooling give the jet
-embedding, from which linear heads give the latent mean and the clamped log-variance.
+embedding; with the type embedding and the normalised jet features (log pT, eta, log
+mass: the frame removes pT and eta from the particles) an MLP maps it to the latent mean
+and the clamped log-variance.
 
 **Decoder.** The latent code and a jet-type embedding condition three heads: jet
 features (log pT, eta, log mass, normalised), a categorical multiplicity over
@@ -26,6 +28,13 @@ sampling time the multiplicity is drawn from the head and the slots with the lar
 existence logits are kept. The consistency loss compares the summed 4-momenta of the
 first ``n`` slots with the summed real particles (both in the jet frame).
 
+**Prior.** With ``prior_components > 0`` the model holds a per-type Gaussian mixture
+(:class:`~hypervae.nn.GaussianMixturePrior`), the standard normal until
+:meth:`HyperVAE.fit_prior` fits it to the aggregate posterior of the training jets after
+training; :meth:`HyperVAE.sample` then draws latent codes from it. This lets training
+use a small KL weight, so that the latent code carries the jet's information, without
+sampling codes the decoder never saw.
+
 **Losses.** Masked Chamfer distance on particles, a 1D Wasserstein distance on the
 projected 2-point EEC, jet-feature MSE, consistency, KL with free bits, multiplicity
 and existence cross-entropies (:meth:`HyperVAE.compute_loss` returns each term).
@@ -34,6 +43,8 @@ References:
     | Kingma, Welling, Auto-Encoding Variational Bayes (2013) https://arxiv.org/abs/1312.6114
     | Jang, Gu, Poole, Categorical Reparameterization with Gumbel-Softmax (2016)
     | https://arxiv.org/abs/1611.01144
+    | Ghosh et al., From Variational to Deterministic Autoencoders (2020)
+    | https://arxiv.org/abs/1903.12436
 """
 
 from __future__ import annotations
@@ -56,6 +67,7 @@ from .losses import chamfer_distance, eec_distribution_loss, jet_feature_loss, k
 from .nn.fusion import IncidenceCrossAttention
 from .nn.lgatr import ParticleLGATr, ParticleLGATrConfig
 from .nn.mlp import ResidualMLP
+from .nn.prior import GaussianMixturePrior
 from .physics.kinematics import JetFrame, from_jet_frame, from_padded
 
 __all__ = ["HyperVAE", "HyperVAEConfig", "JetFeatureNorm", "jet_info"]
@@ -106,6 +118,7 @@ class HyperVAEConfig:
     logvar_min: float = -8.0
     logvar_max: float = 4.0
     free_bits: float = 0.0
+    prior_components: int = 0
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {
             "chamfer": 1.0,
@@ -138,7 +151,8 @@ class HyperVAEConfig:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self)))
+        out: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        return out
 
 
 class HyperVAE(nn.Module):
@@ -159,6 +173,9 @@ class HyperVAE(nn.Module):
         (3, True)
     """
 
+    norm_mean: Tensor
+    norm_std: Tensor
+
     def __init__(self, config: HyperVAEConfig | dict[str, Any] | None = None) -> None:
         super().__init__()
         cfg = (
@@ -175,8 +192,11 @@ class HyperVAE(nn.Module):
             else None
         )
         self.type_embedding = nn.Embedding(len(JET_TYPES), h)
+        # pooled particles (mean, max), type embedding and the normalised jet features:
+        # the frame-particles carry m/pT but not the jet's pT and eta, which the jet head
+        # must reproduce from z
         self.to_latent = nn.Sequential(
-            nn.Linear(3 * h, h), nn.GELU(), nn.Linear(h, 2 * cfg.latent_dim)
+            nn.Linear(3 * h + 3, h), nn.GELU(), nn.Linear(h, 2 * cfg.latent_dim)
         )
         self.condition = nn.Sequential(nn.Linear(cfg.latent_dim + h, h), nn.GELU(), nn.Linear(h, h))
         self.jet_head = nn.Linear(h, 3)
@@ -184,6 +204,12 @@ class HyperVAE(nn.Module):
         self.slot_embedding = nn.Parameter(torch.randn(cfg.max_particles, h) * 0.1)
         # vector inputs: the jet 4-momentum and the 4 basis vectors of the jet frame
         self.decoder_lgatr = ParticleLGATr(5, h, 1, 1, cfg.decoder)
+        # learned prior (ex-post density estimation): the standard normal until fitted
+        self.prior = (
+            GaussianMixturePrior(len(JET_TYPES), cfg.prior_components, cfg.latent_dim)
+            if cfg.prior_components > 0
+            else None
+        )
         # built from plain floats so a model and its reloaded copy hold identical values
         self.register_buffer(
             "norm_mean", torch.tensor([float(v) for v in cfg.norm.mean]), persistent=False
@@ -196,6 +222,16 @@ class HyperVAE(nn.Module):
     def encode(self, data: Any) -> tuple[Tensor, Tensor]:
         """Latent mean and clamped log-variance of a batch of jet hypergraphs."""
         x, batch = data.x, data.batch
+        counts = torch.bincount(batch, minlength=1)
+        if int(counts.max()) > self.config.max_particles:
+            bad = int(torch.argmax((counts > self.config.max_particles).to(torch.int8)))
+            msg = (
+                f"jet {bad} of the batch has {int(counts[bad])} particles, more than the "
+                f"model's max_particles={self.config.max_particles}; refused (truncate the "
+                "input, e.g. HypergraphConfig(max_particles=...), or check_jets(..., "
+                "overflow='truncate'))"
+            )
+            raise ValueError(msg)
         dense, mask = to_dense_batch(x, batch, max_num_nodes=self.config.max_particles)
         ones = torch.ones(*dense.shape[:2], 1, dtype=dense.dtype, device=dense.device)
         _, s = self.encoder_lgatr(dense[:, :, None, :], ones, mask)
@@ -218,8 +254,10 @@ class HyperVAE(nn.Module):
                 h = self.fusion(h, torch.cat(tokens), torch.cat(incidence, 1))
         mean = scatter(h, batch, dim=0, dim_size=mask.shape[0], reduce="mean")
         maxed = scatter(h, batch, dim=0, dim_size=mask.shape[0], reduce="max")
-        t = self.type_embedding(jet_info(data)[0])
-        mu, logvar = self.to_latent(torch.cat([mean, maxed, t], -1)).chunk(2, -1)
+        codes, jet = jet_info(data)
+        t = self.type_embedding(codes)
+        jet = self.normalize(jet.to(h.dtype))
+        mu, logvar = self.to_latent(torch.cat([mean, maxed, t, jet], -1)).chunk(2, -1)
         return mu, logvar.clamp(self.config.logvar_min, self.config.logvar_max)
 
     # ------------------------------------------------------------------ decoder
@@ -340,6 +378,8 @@ class HyperVAE(nn.Module):
         temperature: float = 1.0,
         seed: int | None = None,
         batch_size: int = 4096,
+        prior: str = "learned",
+        head: bool = False,
     ) -> ak.Array:
         """Generates ``n`` jets in physical units (GeV) as an awkward jets array.
 
@@ -349,6 +389,12 @@ class HyperVAE(nn.Module):
             temperature: Scale of the latent prior's standard deviation.
             seed: Seed of a private random generator (the global state is untouched).
             batch_size: Jets decoded at once.
+            prior: ``"learned"`` draws latent codes from the fitted mixture prior
+                (:meth:`fit_prior`; the standard normal where none is fitted), ``"normal"``
+                from the standard normal.
+            head: Also return the jet head's ``head_pt``, ``head_eta``, ``head_mass``
+                (GeV), which set the frame the particles were decoded in; the jet's own
+                ``pt``, ``eta``, ``mass`` are always the sums of its particles.
 
         Returns:
             Jets as :func:`hypervae.datasets.make_jets` builds them, particles sorted by pT.
@@ -357,14 +403,22 @@ class HyperVAE(nn.Module):
         device, dtype = param.device, param.dtype
         gen = torch.Generator(device="cpu")
         gen.manual_seed(int(seed) if seed is not None else int(torch.randint(0, 2**62, (1,))))
+        if prior not in ("learned", "normal"):
+            msg = f"prior must be 'learned' or 'normal', got {prior!r}"
+            raise ValueError(msg)
         codes = _draw_types(n, jet_type, gen)
         was_training = self.training
         self.eval()
-        parts, types, kept = [], [], []
+        parts, types, kept, heads = [], [], [], []
         try:
             for lo in range(0, n, batch_size):
                 t = codes[lo : lo + batch_size]
-                z = torch.randn(len(t), self.config.latent_dim, generator=gen) * temperature
+                if prior == "learned" and self.prior is not None and bool(self.prior.fitted.any()):
+                    z = self.prior.sample(t, gen).double()
+                    # temperature scales the spread around the mixture's component means
+                    z = z if temperature == 1.0 else _temper(self.prior, z, t, temperature)
+                else:
+                    z = torch.randn(len(t), self.config.latent_dim, generator=gen) * temperature
                 out = self.decode(z.to(device, dtype), t.to(device))
                 jet = self.denormalize(out["jet"]).cpu().double()
                 probs = out["mult_logits"].softmax(-1).cpu().double()
@@ -381,13 +435,56 @@ class HyperVAE(nn.Module):
                 parts.append((p4, mask.numpy()))
                 types.append(t.numpy())
                 kept.append(mult.numpy())
+                heads.append(jet.numpy())
         finally:
             self.train(was_training)
         p4 = np.concatenate([p for p, _ in parts])
-        mask = np.concatenate([m for _, m in parts])
-        particles = from_padded(p4, mask)
+        masks = np.concatenate([m for _, m in parts])
+        particles = from_padded(p4, masks)
         particles = particles[ak.argsort(particles.pt, axis=1, ascending=False)]
-        return make_jets(particles, np.concatenate(types))
+        jets = make_jets(particles, np.concatenate(types))
+        if head:
+            values = np.concatenate(heads)
+            for k, name in enumerate(("head_pt", "head_eta", "head_mass")):
+                jets = ak.with_field(jets, values[:, k], name)
+        return jets
+
+    @torch.no_grad()
+    def fit_prior(
+        self,
+        loader: Any,
+        draws: int = 4,
+        iterations: int = 200,
+        seed: int = 0,
+    ) -> GaussianMixturePrior:
+        """Fits the learned prior to the aggregate posterior of the jets in ``loader``.
+
+        Arguments:
+            loader: Iterable of hypergraph batches (use the training split).
+            draws: Posterior draws ``z ~ q(z|x)`` per jet.
+            iterations: EM iterations (see :meth:`GaussianMixturePrior.fit`).
+            seed: Seed of the draws and of the initialisation.
+        """
+        if self.prior is None:
+            msg = "this model has no learned prior: build it with prior_components > 0"
+            raise ValueError(msg)
+        gen = torch.Generator().manual_seed(seed)
+        was_training = self.training
+        self.eval()
+        zs, types = [], []
+        try:
+            for batch in loader:
+                mu, logvar = self.encode(batch.to(next(self.parameters()).device))
+                mu, std = mu.cpu().double(), (0.5 * logvar).exp().cpu().double()
+                t = jet_info(batch)[0].cpu()
+                for _ in range(draws):
+                    eps = torch.randn(mu.shape, generator=gen, dtype=torch.float64)
+                    zs.append(mu + std * eps)
+                    types.append(t)
+        finally:
+            self.train(was_training)
+        self.prior.fit(torch.cat(zs), torch.cat(types), iterations=iterations, seed=seed)
+        return self.prior
 
     # ------------------------------------------------------------------ I/O
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
@@ -412,14 +509,39 @@ class HyperVAE(nn.Module):
 
         path = Path(name_or_path)
         if not path.is_dir():
-            shipped = resources.files("hypervae").joinpath("pretrained", str(name_or_path))
+            shipped = resources.files("hypervae").joinpath("pretrained").joinpath(str(name_or_path))
             if not shipped.is_dir():
                 msg = f"no model directory {str(name_or_path)!r} and no shipped model of that name"
                 raise FileNotFoundError(msg)
             path = Path(str(shipped))
-        config = HyperVAEConfig.from_dict(json.loads((path / "config.json").read_text()))
+        for file in ("config.json", "model.safetensors"):
+            if not (path / file).is_file():
+                msg = (
+                    f"{path}: no {file} (a model directory holds config.json and model.safetensors)"
+                )
+                raise FileNotFoundError(msg)
+        try:
+            values = json.loads((path / "config.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            msg = f"{path / 'config.json'}: not valid JSON ({error})"
+            raise ValueError(msg) from None
+        if not isinstance(values, dict):
+            msg = f"{path / 'config.json'}: expected a JSON object, got {type(values).__name__}"
+            raise ValueError(msg)  # noqa: TRY004 - a bad file's content, not a bad argument
+        try:
+            config = HyperVAEConfig.from_dict(values)
+        except (TypeError, ValueError) as error:
+            msg = f"{path / 'config.json'}: {error}"
+            raise ValueError(msg) from None
         model = cls(config)
-        state = load_file(str(path / "model.safetensors"), device=device)
+        try:
+            state = load_file(str(path / "model.safetensors"), device=device)
+        except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
+            msg = (
+                f"{path / 'model.safetensors'} is truncated or corrupted and cannot be read "
+                f"({type(error).__name__}: {error})"
+            )
+            raise ValueError(msg) from None
         dtypes = {v.dtype for v in state.values() if v.is_floating_point()}
         if len(dtypes) == 1:  # keep the precision the weights were saved in
             model = model.to(dtypes.pop())
@@ -453,6 +575,14 @@ def _atomic(path: Path, write: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _temper(prior: GaussianMixturePrior, z: Tensor, t: Tensor, temperature: float) -> Tensor:
+    """Shrinks (or widens) each code's distance to the nearest component mean."""
+    means = prior.means.detach().cpu().double()[t]  # [B, K, D]
+    nearest = (z[:, None, :] - means).pow(2).sum(-1).argmin(-1)
+    centre = means[torch.arange(len(t)), nearest]
+    return centre + temperature * (z - centre)
 
 
 def _binary_gumbel(logits: Tensor, tau: float) -> Tensor:

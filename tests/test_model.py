@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import awkward as ak
 import pytest
 import torch
 from torch_geometric.data import Batch, Data
@@ -178,3 +179,76 @@ def test_strict_loading(tmp_path):
         HyperVAE.from_pretrained(path)
     with pytest.raises(FileNotFoundError, match="no shipped model"):
         HyperVAE.from_pretrained("no-such-model")
+
+
+def test_corrupted_model_files_name_the_file(tmp_path):
+    path = small_model().save_pretrained(tmp_path / "m")
+    weights = (path / "model.safetensors").read_bytes()
+    (path / "model.safetensors").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(ValueError, match=r"model\.safetensors is truncated or corrupted"):
+        HyperVAE.from_pretrained(path)
+    (path / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ValueError, match=r"model\.safetensors is truncated or corrupted"):
+        HyperVAE.from_pretrained(path)
+    (path / "model.safetensors").write_bytes(weights)
+    config = (path / "config.json").read_text()
+    (path / "config.json").write_text(config[:20])
+    with pytest.raises(ValueError, match=r"config\.json: not valid JSON"):
+        HyperVAE.from_pretrained(path)
+    # a config that does not match the weights: other widths -> a size mismatch
+    (path / "config.json").write_text(json.dumps({**json.loads(config), "hidden": 24}))
+    with pytest.raises(ValueError, match=r"(?s)does not match config\.json.*size mismatch"):
+        HyperVAE.from_pretrained(path)
+    (path / "config.json").write_text(json.dumps({**json.loads(config), "bogus": 1}))
+    with pytest.raises(ValueError, match=r"config\.json: unknown HyperVAEConfig keys: \['bogus'\]"):
+        HyperVAE.from_pretrained(path)
+    (path / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"no config\.json"):
+        HyperVAE.from_pretrained(path)
+
+
+def test_too_many_particles_refused_not_truncated():
+    model = small_model()  # max_particles = 8
+    batch = Batch.from_data_list([jet_graph(5, 0), jet_graph(9, 1)])
+    with pytest.raises(ValueError, match=r"jet 1 of the batch has 9 particles.*max_particles=8"):
+        model.encode(batch)
+
+
+def test_learned_prior_fit_and_sampling(tmp_path):
+    torch.manual_seed(0)
+    model = HyperVAE(
+        HyperVAEConfig(max_particles=8, latent_dim=4, hidden=16, prior_components=2)
+    ).double()
+    assert not bool(model.prior.fitted.any())
+    # unfitted: the learned prior is the standard normal, so both priors agree exactly
+    a = model.sample(30, jet_type="t", seed=5, prior="learned")
+    b = model.sample(30, jet_type="t", seed=5, prior="normal")
+    assert ak.all(a.n_particles > 0)
+    graphs = [jet_graph(6, s) for s in range(12)]
+    batches = [Batch.from_data_list(graphs[:6]), Batch.from_data_list(graphs[6:])]
+    prior = model.fit_prior(batches, draws=100)
+    assert prior.fitted.tolist() == [False, False, True, False, False]
+    # the mixture reproduces the aggregate posterior's moments: mean E[mu] and second
+    # moment E[mu^2] + E[sigma^2] (per dimension), estimated from 1200 draws
+    mu, logvar = model.encode(Batch.from_data_list(graphs))
+    z = prior.sample(torch.full((20000,), 2), torch.Generator().manual_seed(0))
+    assert torch.allclose(z.mean(0), mu.mean(0).to(z.dtype), atol=0.1)
+    second = (mu**2 + logvar.exp()).mean(0).to(z.dtype)
+    assert torch.allclose((z**2).mean(0), second, rtol=0.15, atol=0.05)
+    model.save_pretrained(tmp_path / "m")
+    loaded = HyperVAE.from_pretrained(tmp_path / "m").double()
+    assert torch.equal(loaded.prior.means, model.prior.means)
+    c = loaded.sample(30, jet_type="t", seed=5)
+    d = model.sample(30, jet_type="t", seed=5)
+    assert c.particles.pt.to_list() == d.particles.pt.to_list()
+    assert a.particles.pt.to_list() == b.particles.pt.to_list()
+    with pytest.raises(ValueError, match="prior must be 'learned' or 'normal'"):
+        model.sample(2, jet_type="t", prior="gmm")
+    head = model.sample(10, jet_type="t", seed=1, head=True)
+    assert {"head_pt", "head_eta", "head_mass"} <= set(head.fields)
+    assert ak.all(head.head_pt > 0)
+
+
+def test_fit_prior_needs_components():
+    with pytest.raises(ValueError, match="prior_components > 0"):
+        small_model().fit_prior([])

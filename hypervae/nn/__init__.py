@@ -1,4 +1,4 @@
-"""Building blocks: L-GATr wrapper, residual MLP, incidence cross-attention.
+"""Building blocks: L-GATr wrapper, residual MLP, incidence cross-attention, learned prior.
 
 Example:
     >>> import torch, hypervae as hv
@@ -12,5 +12,7 @@ from .lgatr import *
 from .lgatr import __all__ as _lgatr_all
 from .mlp import *
 from .mlp import __all__ as _mlp_all
+from .prior import *
+from .prior import __all__ as _prior_all
 
-__all__ = [*_lgatr_all, *_mlp_all, *_fusion_all]
+__all__ = [*_lgatr_all, *_mlp_all, *_fusion_all, *_prior_all]
