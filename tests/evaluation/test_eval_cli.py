@@ -120,3 +120,32 @@ def test_through_the_hypervae_command(tmp_path, monkeypatch, capsys):
     assert "no such jets file: nope.parquet" in capsys.readouterr().err
     code = main_cli.main(["evaluate", "--real", str(real), "--generated", str(real), "--eec"])
     assert code == 0
+
+
+def test_jets_from_particles_or_fields(tmp_path):
+    # the same particles; the 'real' file's jet fields describe a larger clustered jet
+    path = write_jets(tmp_path / "gen.parquet", 3, n_jets=400)
+    jets = hv.datasets.load_parquet(path)
+    clustered = hv.datasets.make_jets(
+        jets.particles, jets.jet_type, pt=jets.pt * 1.2, eta=jets.eta, phi=jets.phi,
+        mass=jets.mass * 1.2,
+    )  # fmt: skip
+    real = hv.datasets.save_parquet(clustered, tmp_path / "real.parquet")
+    results = {}
+    for mode in ("particles", "fields"):
+        out = tmp_path / f"{mode}.json"
+        args = parser().parse_args(
+            [
+                "evaluate", "--real", str(real), "--generated", str(path), "--eec",
+                "--jets-from", mode, "--output", str(out), "--num-batches", "2",
+            ]
+        )  # fmt: skip
+        assert args.func(args) == 0
+        results[mode] = json.loads(out.read_text())
+    assert results["particles"]["inputs"]["jets_from"] == "particles"
+    # identical particles: once both jets are the particle sums only the resampling noise
+    # of the W1 batches is left; relative to the clustered jet, the real jets' pt_rel and
+    # relative mass shrink by 1/1.2
+    pt_rel = {m: r["w1p"]["per_feature"]["pt_rel"]["mean"] for m, r in results.items()}
+    assert pt_rel["fields"] > 3 * pt_rel["particles"]
+    assert results["fields"]["w1m"]["mean"] > 3 * results["particles"]["w1m"]["mean"]
