@@ -16,8 +16,10 @@ features (log pT, eta, log mass, normalised), a categorical multiplicity over
 embedding and whose vector inputs are the jet 4-momentum in the canonical frame
 :math:`J = (\sqrt{1 + m^2/p_T^2}, 1, 0, 0)` and the frame's four basis vectors (without
 these references an equivariant network could only emit multiples of :math:`J`); it
-outputs one 4-vector and one existence logit per slot. Transforming :math:`J` and the
-basis together by a Lorentz transformation transforms every output by it exactly.
+outputs one existence logit per slot and one 4-vector: by default
+(``particle_output="frame"``) a massless particle built from three invariant outputs as
+coordinates in the frame basis, else the L-GATr's vector output. Transforming :math:`J`
+and the basis together by a Lorentz transformation transforms every output by it exactly.
 
 **Topology.** Slot existence is sampled with a straight-through binary Gumbel-softmax
 at temperature ``tau``: the existence loss is a binary cross-entropy tying the logits to
@@ -50,6 +52,7 @@ References:
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
@@ -72,6 +75,9 @@ from .physics.kinematics import JetFrame, from_jet_frame, from_padded
 
 __all__ = ["HyperVAE", "HyperVAEConfig", "JetFeatureNorm", "jet_info"]
 
+#: How the decoder forms particles: ``"frame"`` (massless, from invariant coordinates in the
+#: frame basis) or ``"vector"`` (the L-GATr's vector output channel).
+PARTICLE_OUTPUTS = ("frame", "vector")
 LOSS_TERMS = ("chamfer", "eec", "jet", "consistency", "kl", "multiplicity", "existence")
 
 
@@ -119,6 +125,7 @@ class HyperVAEConfig:
     logvar_max: float = 4.0
     free_bits: float = 0.0
     prior_components: int = 0
+    particle_output: str = "frame"
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {
             "chamfer": 1.0,
@@ -137,6 +144,9 @@ class HyperVAEConfig:
             setattr(self, name, kind.cast(getattr(self, name)))
         if isinstance(self.norm, dict):
             self.norm = JetFeatureNorm(**self.norm)
+        if self.particle_output not in PARTICLE_OUTPUTS:
+            msg = f"particle_output must be one of {PARTICLE_OUTPUTS}, got {self.particle_output!r}"
+            raise ValueError(msg)
         unknown = set(self.loss_weights) - set(LOSS_TERMS)
         if unknown:
             msg = f"unknown loss_weights keys {sorted(unknown)}; expected {LOSS_TERMS}"
@@ -203,7 +213,9 @@ class HyperVAE(nn.Module):
         self.mult_head = nn.Linear(h, cfg.max_particles)
         self.slot_embedding = nn.Parameter(torch.randn(cfg.max_particles, h) * 0.1)
         # vector inputs: the jet 4-momentum and the 4 basis vectors of the jet frame
-        self.decoder_lgatr = ParticleLGATr(5, h, 1, 1, cfg.decoder)
+        # scalar outputs: the existence logit, and for "frame" output (log k, u, v)
+        frame = cfg.particle_output == "frame"
+        self.decoder_lgatr = ParticleLGATr(5, h, 0 if frame else 1, 4 if frame else 1, cfg.decoder)
         # learned prior (ex-post density estimation): the standard normal until fitted
         self.prior = (
             GaussianMixturePrior(len(JET_TYPES), cfg.prior_components, cfg.latent_dim)
@@ -292,8 +304,12 @@ class HyperVAE(nn.Module):
         vectors = refs[:, None].expand(-1, cfg.max_particles, 5, 4)
         mask = torch.ones(z.shape[0], cfg.max_particles, dtype=torch.bool, device=z.device)
         v, s = self.decoder_lgatr(vectors, slots, mask)
+        if cfg.particle_output == "frame":
+            p4 = _frame_particles(s[..., 1:4], basis.to(z.dtype))
+        else:
+            p4 = v[:, :, 0, :]
         return {
-            "p4": v[:, :, 0, :],
+            "p4": p4,
             "exist_logits": s[..., 0],
             "mult_logits": self.mult_head(c),
             "jet": jet,
@@ -575,6 +591,26 @@ def _atomic(path: Path, write: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _frame_particles(coords: Tensor, basis: Tensor) -> Tensor:
+    r"""Massless 4-momenta from invariant coordinates ``(log k, u, v)`` in the frame basis.
+
+    :math:`p = k\,(e_t + n_x e_x + n_y e_y + n_z e_z)` with :math:`n = (1, u, v)/|(1, u, v)|`:
+    energy :math:`k > 0`, :math:`m^2 = 0` exactly, direction near the jet axis
+    :math:`e_x` for small :math:`u, v`. The coefficients are Lorentz invariants, so the
+    particles transform with the basis. ``log k`` is offset by :math:`-\ln 30` (a
+    30-particle jet's mean share) and clamped to :math:`[-16, 3]`.
+
+    Shapes:
+        coords ``[B, P, 3]``, basis ``[B, 4, 4]`` (rows ``e_t, e_x, e_y, e_z``) ->
+        ``[B, P, 4]``.
+    """
+    k = (coords[..., 0] - math.log(30.0)).clamp(-16.0, 3.0).exp()
+    direction = torch.stack([torch.ones_like(k), coords[..., 1], coords[..., 2]], -1)
+    n = direction / direction.norm(dim=-1, keepdim=True)
+    coefficients = k[..., None] * torch.cat([torch.ones_like(k)[..., None], n], -1)
+    return torch.einsum("bpk,bkd->bpd", coefficients, basis)
 
 
 def _temper(prior: GaussianMixturePrior, z: Tensor, t: Tensor, temperature: float) -> Tensor:

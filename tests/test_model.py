@@ -91,8 +91,9 @@ def test_encoder_permutation_and_batch_invariant():
     torch.testing.assert_close(mu_c[1:2], mu_a)
 
 
-def test_decoder_lorentz_equivariant():
-    model = small_model().eval()
+@pytest.mark.parametrize("particle_output", ["frame", "vector"])
+def test_decoder_lorentz_equivariant(particle_output):
+    model = small_model(particle_output=particle_output).eval()
     g = torch.Generator().manual_seed(8)
     z = torch.randn(3, 4, generator=g, dtype=torch.float64)
     types = torch.tensor([0, 2, 4])
@@ -105,6 +106,22 @@ def test_decoder_lorentz_equivariant():
     assert (moved["exist_logits"] - out["exist_logits"]).abs().max() < 1e-5
     # the frame basis lets particles point away from the jet axis (not all parallel to J)
     assert int(torch.linalg.matrix_rank(out["p4"][0])) == 4
+
+
+def test_frame_output_is_massless_with_positive_energy():
+    model = small_model().eval()
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(64, 4, generator=g, dtype=torch.float64) * 3
+    jet = torch.tensor([[1.05, 1.0, 0.0, 0.0]] * 64, dtype=torch.float64)
+    with torch.no_grad():
+        p4 = model.decode(z, torch.zeros(64, dtype=torch.long), jet)["p4"]
+    mass2 = p4[..., 0] ** 2 - (p4[..., 1:] ** 2).sum(-1)
+    assert bool((p4[..., 0] > 0).all())
+    assert float((mass2 / p4[..., 0] ** 2).abs().max()) < 1e-12
+    # slots differ from one another (not one particle repeated)
+    assert float(p4[0].std(0).norm()) > 1e-4
+    with pytest.raises(ValueError, match="particle_output must be one of"):
+        HyperVAEConfig(particle_output="polar")
 
 
 def test_every_parameter_gets_a_gradient():
