@@ -78,6 +78,9 @@ __all__ = ["HyperVAE", "HyperVAEConfig", "JetFeatureNorm", "jet_info"]
 #: How the decoder forms particles: ``"frame"`` (massless, from invariant coordinates in the
 #: frame basis) or ``"vector"`` (the L-GATr's vector output channel).
 PARTICLE_OUTPUTS = ("frame", "vector")
+#: Where the Chamfer distance is taken: ``"angular"`` on (E, p_y/|p|, p_z/|p|) in the jet
+#: frame (energy share and direction off the jet axis), ``"momentum"`` on (E, px, py, pz).
+CHAMFER_SPACES = ("angular", "momentum")
 LOSS_TERMS = ("chamfer", "eec", "jet", "consistency", "kl", "multiplicity", "existence")
 
 
@@ -126,6 +129,8 @@ class HyperVAEConfig:
     free_bits: float = 0.0
     prior_components: int = 0
     particle_output: str = "frame"
+    chamfer_space: str = "angular"
+    chamfer_energy_weight: float = 4.0
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {
             "chamfer": 1.0,
@@ -144,6 +149,9 @@ class HyperVAEConfig:
             setattr(self, name, kind.cast(getattr(self, name)))
         if isinstance(self.norm, dict):
             self.norm = JetFeatureNorm(**self.norm)
+        if self.chamfer_space not in CHAMFER_SPACES:
+            msg = f"chamfer_space must be one of {CHAMFER_SPACES}, got {self.chamfer_space!r}"
+            raise ValueError(msg)
         if self.particle_output not in PARTICLE_OUTPUTS:
             msg = f"particle_output must be one of {PARTICLE_OUTPUTS}, got {self.particle_output!r}"
             raise ValueError(msg)
@@ -315,6 +323,18 @@ class HyperVAE(nn.Module):
             "jet": jet,
         }
 
+    def chamfer_features(self, p4: Tensor) -> Tensor:
+        """Per-particle coordinates of the Chamfer loss (``config.chamfer_space``).
+
+        In the jet frame (jet along +x, scale pT) momenta of soft particles at wide angles
+        differ from collinear ones by little in ``(E, px, py, pz)``; ``"angular"``
+        compares the energy share and the direction ``(p_y, p_z)/|p|`` instead.
+        """
+        if self.config.chamfer_space == "momentum":
+            return p4
+        norm = torch.sqrt((p4[..., 1:] ** 2).sum(-1) + 1e-12)
+        return torch.stack([p4[..., 0], p4[..., 2] / norm, p4[..., 3] / norm], -1)
+
     def denormalize(self, jet: Tensor) -> Tensor:
         """``(pT, eta, mass)`` in GeV from normalised head outputs."""
         raw = jet * self.norm_std.to(jet.dtype) + self.norm_mean.to(jet.dtype)
@@ -369,7 +389,13 @@ class HyperVAE(nn.Module):
         target_sum = (mask[..., None].to(x.dtype) * x).sum(1)
         expected_n = out["exist_soft"].sum(1)  # straight-through Gumbel: reaches the logits
         terms = {
-            "chamfer": chamfer_distance(out["p4"], x, slots, mask),
+            "chamfer": chamfer_distance(
+                self.chamfer_features(out["p4"]),
+                self.chamfer_features(x),
+                slots,
+                mask,
+                w_energy=cfg.chamfer_energy_weight if cfg.chamfer_space == "angular" else 1.0,
+            ),
             "eec": eec_distribution_loss((out["p4"], slots), (x, mask), n=2),
             "jet": jet_feature_loss(out["jet"], self.normalize(target_jet)),
             "consistency": ((summed - target_sum) ** 2).sum(-1).mean(),

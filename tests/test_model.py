@@ -269,3 +269,18 @@ def test_learned_prior_fit_and_sampling(tmp_path):
 def test_fit_prior_needs_components():
     with pytest.raises(ValueError, match="prior_components > 0"):
         small_model().fit_prior([])
+
+
+def test_angular_chamfer_features_see_directions():
+    model = small_model()
+    # two soft particles in the jet frame (jet along +x): collinear and at 0.5 rad
+    soft = torch.tensor([[[0.01, 0.01, 0.0, 0.0], [0.01, 0.01 * 0.8776, 0.01 * 0.4794, 0.0]]])
+    f = model.chamfer_features(soft.double())
+    assert torch.allclose(f[0, :, 0], soft[0, :, 0].double())
+    assert f[0, 1, 1] == pytest.approx(0.4794, abs=1e-6)  # sin of the angle off the axis
+    momentum = small_model(chamfer_space="momentum").chamfer_features(soft)
+    assert torch.equal(momentum, soft)
+    # in momentum space the two differ by ~5e-3; in angular space by the angle itself
+    assert float((f[0, 0] - f[0, 1]).norm()) > 50 * float((soft[0, 0] - soft[0, 1]).norm()) / 5
+    with pytest.raises(ValueError, match="chamfer_space must be one of"):
+        HyperVAEConfig(chamfer_space="cosine")

@@ -1,0 +1,60 @@
+"""The models shipped inside the package load offline and generate physical jets.
+
+The fidelity numbers themselves are measured by ``benchmarks/results.py`` (docs/results.md);
+these tests pin what must hold for any release: the weights load strictly, every jet
+type's learned prior is fitted, and generated jets are physical and close to the real
+ones in the quantities the eye checks first (jet mass quartiles, multiplicity).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import awkward as ak
+import numpy as np
+import pytest
+
+import hypervae as hv
+
+SHIPPED = ("hypervae-jets-30", "hypervae-jets-30-baseline")
+
+
+@pytest.fixture(scope="module", params=SHIPPED)
+def model(request):
+    return hv.HyperVAE.from_pretrained(request.param)
+
+
+def test_shipped_files_are_package_data():
+    for name in SHIPPED:
+        folder = resources.files("hypervae").joinpath("pretrained").joinpath(name)
+        files = sorted(p.name for p in folder.iterdir())
+        assert files == ["config.json", "model.safetensors", "run.json"]
+
+
+def test_loads_strictly_in_eval_mode_with_fitted_priors(model):
+    assert not model.training
+    assert model.config.max_particles == 30
+    assert model.prior is not None
+    assert model.prior.fitted.tolist() == [True] * 5
+
+
+@pytest.mark.parametrize("jet_type", ["g", "q", "t", "w", "z"])
+def test_generated_jets_are_physical_and_close_to_real(model, jet_type):
+    gen = model.sample(600, jet_type=jet_type, seed=0)
+    real = hv.datasets.load_sample(jet_type, split="test")
+    real = hv.datasets.make_jets(real.particles, real.jet_type)
+    hv.datasets.check_jets(gen, max_particles=30)  # finite, E >= |p|, no empty jet
+    assert ak.all(gen.jet_type == hv.datasets.jet_type_code(jet_type))
+    # relative jet mass m/pT: median within 10% and quartiles within 25% of the real ones
+    q_gen = np.percentile(ak.to_numpy(gen.mass / gen.pt), [25, 50, 75])
+    q_real = np.percentile(ak.to_numpy(real.mass / real.pt), [25, 50, 75])
+    assert abs(q_gen[1] / q_real[1] - 1) < 0.10, (q_gen, q_real)
+    assert np.all(np.abs(q_gen / q_real - 1) < 0.25), (q_gen, q_real)
+    # multiplicity: real jets hold 30 particles in almost every case
+    assert abs(float(ak.mean(gen.n_particles)) - float(ak.mean(real.n_particles))) < 1.0
+
+
+def test_sampling_is_reproducible(model):
+    a = model.sample(50, jet_type="t", seed=123)
+    b = model.sample(50, jet_type="t", seed=123)
+    assert a.particles.pt.to_list() == b.particles.pt.to_list()
