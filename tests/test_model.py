@@ -277,7 +277,7 @@ def test_angular_chamfer_features_see_directions():
     soft = torch.tensor([[[0.01, 0.01, 0.0, 0.0], [0.01, 0.01 * 0.8776, 0.01 * 0.4794, 0.0]]])
     f = model.chamfer_features(soft.double())
     assert torch.allclose(f[0, :, 0], soft[0, :, 0].double())
-    assert f[0, 1, 1] == pytest.approx(0.4794, abs=1e-6)  # sin of the angle off the axis
+    assert float(f[0, 1, 1]) == pytest.approx(0.4794, abs=1e-4)  # sin of the angle off the axis
     momentum = small_model(chamfer_space="momentum").chamfer_features(soft)
     assert torch.equal(momentum, soft)
     # in momentum space the two differ by ~5e-3; in angular space by the angle itself
