@@ -133,8 +133,8 @@ class HyperVAEConfig:
     chamfer_energy_weight: float = 4.0
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {
-            "chamfer": 1.0,
-            "eec": 1.0,
+            "chamfer": 300.0,  # angular Chamfer values are ~1e-2: keep the term visible
+            "eec": 10.0,
             "jet": 1.0,
             "consistency": 1.0,
             "kl": 1.0,
