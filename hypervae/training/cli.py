@@ -77,9 +77,15 @@ def train_command(args: argparse.Namespace) -> int:
         elif args.resume:
             msg = f"--resume: no checkpoint {save_dir / 'checkpoints' / 'last.pt'}"
             raise FileNotFoundError(msg)
+        init = None
+        if args.init_from and not args.resume:
+            init = HyperVAE.from_pretrained(args.init_from)
+            model_cfg = init.config.to_dict()  # its architecture and jet normalisation
         run = RunConfig(HyperVAEConfig.from_dict(model_cfg), run.graph, run.training)
         torch.manual_seed(run.training.seed)
         model = HyperVAE(run.model)
+        if init is not None:
+            model.load_state_dict(init.state_dict(), strict=True)
         trainer = Trainer(
             model, data.train, data.val, run.training, save_dir=save_dir,
             normalization=data.normalization, run_config=run,
@@ -173,6 +179,11 @@ def register(subparsers: Any) -> None:
     train.add_argument("--save-dir", required=True, help="output directory")
     train.add_argument(
         "--resume", action="store_true", help="continue from SAVE_DIR/checkpoints/last.pt"
+    )
+    train.add_argument(
+        "--init-from",
+        metavar="NAME|DIR",
+        help="start from this model's weights and config (fine-tuning; ignored with --resume)",
     )
     train.add_argument("--epochs", type=int, help="override training.max_epochs")
     train.add_argument("--batch-size", type=int, help="override training.batch_size")

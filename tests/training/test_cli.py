@@ -42,7 +42,8 @@ def run_file(tmp_path):
     ("command", "options"),
     [
         ("train", ["--config", "--data", "--save-dir", "--resume", "--epochs", "--batch-size",
-                   "--device", "--no-tensorboard", "--quiet", "build-graphs", "sample:", "torchrun"]),
+                   "--device", "--no-tensorboard", "--quiet", "--init-from", "build-graphs", "sample:",
+                   "torchrun"]),
         ("generate", ["--model", "-n", "--jet-type", "--temperature", "--batch-size", "--seed",
                       "--output", ".parquet", ".safetensors", "mix", "--graph-config"]),
     ],
@@ -126,3 +127,26 @@ def test_errors_name_the_problem(tmp_path, run_file):
         run(["train", "--config", str(run_file), "--data", str(data), "--save-dir", str(tmp_path / "x"), "--resume", "-q"])  # fmt: skip
     with pytest.raises(ValueError, match="--output"):
         run(["generate", "--model", "m", "-n", "2", "-o", str(tmp_path / "g.csv")])
+
+
+def test_init_from_starts_at_the_given_weights(tmp_path, run_file):
+    root = tmp_path / "graphs"
+    splits = {"train": synthetic_jets(10, seed=5), "val": synthetic_jets(3, seed=6)}
+    hv.graph.build_dataset(splits, root, GRAPH_CONFIG, progress=False)
+    first = tmp_path / "first"
+    common = ["--config", str(run_file), "--data", str(root), "-q", "--no-tensorboard"]
+    assert run(["train", *common, "--save-dir", str(first), "--epochs", "1"]) == 0
+    start = hv.HyperVAE.from_pretrained(first / "final")
+    second = tmp_path / "second"
+    argv = ["train", *common, "--save-dir", str(second), "--epochs", "1", "--init-from", str(first / "final")]  # fmt: skip
+    assert run(argv) == 0
+    tuned = hv.HyperVAE.from_pretrained(second / "final")
+    assert tuned.config == start.config
+    # one epoch from the first run's weights moves them a little, not back to a fresh init
+    fresh = hv.HyperVAE(start.config)
+    state = {k: v for k, v in start.state_dict().items() if v.numel()}
+    moved = [(tuned.state_dict()[k] - v).abs().max() for k, v in state.items()]
+    reset = [(fresh.state_dict()[k] - v).abs().max() for k, v in state.items()]
+    assert 0 < float(sum(moved)) < float(sum(reset))
+    with pytest.raises(FileNotFoundError, match="no-such-model"):
+        run(["train", *common, "--save-dir", str(tmp_path / "x"), "--init-from", "no-such-model"])
