@@ -83,9 +83,7 @@ def train_command(args: argparse.Namespace) -> int:
             model_cfg = init.config.to_dict()  # its architecture and jet normalisation
         run = RunConfig(HyperVAEConfig.from_dict(model_cfg), run.graph, run.training)
         torch.manual_seed(run.training.seed)
-        model = HyperVAE(run.model)
-        if init is not None:
-            model.load_state_dict(init.state_dict(), strict=True)
+        model = HyperVAE(run.model) if init is None else init  # Trainer sets train mode
         trainer = Trainer(
             model, data.train, data.val, run.training, save_dir=save_dir,
             normalization=data.normalization, run_config=run,
