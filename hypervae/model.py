@@ -402,7 +402,8 @@ class HyperVAE(nn.Module):
             "eec": eec_distribution_loss((out["p4"], slots), (x, mask), n=2),
             "jet": jet_feature_loss(out["jet"], self.normalize(target_jet)),
             "consistency": ((summed - target_sum) ** 2).sum(-1).mean()
-            + cfg.consistency_mass_weight * ((_log_mass(summed) - _log_mass(target_sum)) ** 2).mean(),
+            + cfg.consistency_mass_weight
+            * ((_log_mass(summed) - _log_mass(target_sum)) ** 2).mean(),
             "kl": kl_divergence(out["mu"], out["logvar"], cfg.free_bits),
             "multiplicity": nn.functional.cross_entropy(out["mult_logits"], (n - 1).clamp(min=0)),
             "existence": nn.functional.binary_cross_entropy_with_logits(
