@@ -284,3 +284,15 @@ def test_angular_chamfer_features_see_directions():
     assert float((f[0, 0] - f[0, 1]).norm()) > 50 * float((soft[0, 0] - soft[0, 1]).norm()) / 5
     with pytest.raises(ValueError, match="chamfer_space must be one of"):
         HyperVAEConfig(chamfer_space="cosine")
+
+
+def test_consistency_includes_the_log_mass_difference():
+    batch = Batch.from_data_list([jet_graph(5, 9), jet_graph(8, 10)])
+    values = {}
+    for weight in (0.0, 1.0, 2.0):
+        model = small_model(consistency_mass_weight=weight)
+        torch.manual_seed(1)  # the same posterior and Gumbel draws for every weight
+        values[weight] = float(model.compute_loss(batch, tau=0.5)["consistency"].detach())
+    mass_term = values[1.0] - values[0.0]
+    assert mass_term > 1e-6
+    assert values[2.0] - values[0.0] == pytest.approx(2 * mass_term, rel=1e-9)
