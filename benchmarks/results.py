@@ -11,7 +11,8 @@ Three sub-commands:
     (``benchmarks/results_finetune_mass.yaml``), all with ``hypervae train`` (resumable:
     re-running continues from the last checkpoint). Then it fits each final model's
     learned prior on its training graphs and writes ``runs/results/{full3,baseline3}/model``.
-    About 1 h 40 min on 2 CPU cores.
+    Estimated at 1 h 40 min on 2 CPU cores one stage at a time (the published models were
+    trained two stages at a time, about 70 min for the full model's three stages).
 ``ship``
     Copies those two models into ``hypervae/pretrained/hypervae-jets-30[-baseline]``.
 ``evaluate`` (the default)
@@ -25,7 +26,7 @@ Three sub-commands:
     ``docs/results/`` and every number in ``runs/results/metrics.json``.
 
 Usage:
-    python benchmarks/results.py train      # about 1.7 h on 2 CPU cores; resumable
+    python benchmarks/results.py train      # CPU hours; resumable
     python benchmarks/results.py ship
     python benchmarks/results.py [evaluate] [--model NAME|DIR] [--baseline NAME|DIR]
 """
