@@ -98,3 +98,16 @@ def test_invalid_and_deep_json():
         Outer.from_json(deep)
     with pytest.raises(ConfigError, match=r"^Outer: expected a dict"):
         Outer.from_json("[1]")
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair(Config):
+    span: tuple[float, int] = (0.5, 2)
+
+
+def test_fixed_length_tuple_checked_per_position():
+    assert Pair.from_dict({"span": [1, 3]}).span == (1.0, 3)
+    with pytest.raises(ConfigError, match=r"^Pair\.span\[1\]: expected an int"):
+        Pair.from_dict({"span": [1.0, 2.5]})
+    with pytest.raises(ConfigError, match=r"^Pair\.span: expected 2 values, got 3"):
+        Pair.from_dict({"span": [1.0, 2, 3]})
