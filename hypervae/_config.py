@@ -170,7 +170,7 @@ def _check(value: Any, hint: Any, path: str, meta: dict[str, Any]) -> Any:
             raise ConfigError(path, f"expected {len(args)} values, got {len(value)}")
         return tuple(
             _check(v, a, f"{path}[{i}]", meta)
-            for i, (v, a) in enumerate(zip(args, value, strict=True))
+            for i, (v, a) in enumerate(zip(value, args, strict=True))
         )
     if origin is list:
         (arg,) = typing.get_args(hint) or (Any,)
