@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from typing import Any
 
 import awkward as ak
@@ -33,14 +34,33 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--split", choices=["all", "train", "val", "test"], default="test", help="split"
     )
-    parser.add_argument("-n", type=int, default=1000, help="jets per type to featurise")
+    parser.add_argument(
+        "-n", "--n-jets", dest="n_jets", type=int, default=1000, help="jets per type to featurise"
+    )
     parser.set_defaults(func=_run)
 
 
-def summarize(jet_type: str, split: str = "test", n: int = 1000) -> dict[str, float]:
-    """Featurises ``n`` shipped jets of one type and returns summary statistics."""
+def summarize(
+    jet_type: str, split: str = "test", n_jets: int = 1000, *, n: int | None = None
+) -> dict[str, float]:
+    """Featurises ``n_jets`` shipped jets of one type and returns summary statistics.
+
+    Arguments:
+        jet_type: ``"g"``, ``"q"``, ``"t"``, ``"w"`` or ``"z"``.
+        split: Split of the shipped sample.
+        n_jets: Jets featurised (at most the split's size).
+        n: Deprecated name of ``n_jets``.
+    """
+    if n is not None:
+        warnings.warn(
+            "summarize(n=...) is deprecated; use n_jets=...", DeprecationWarning, stacklevel=2
+        )
+        n_jets = n
+    if n_jets < 1:
+        msg = f"n_jets must be >= 1, got {n_jets}"
+        raise ValueError(msg)
     jets = load_sample(jet_type, split=split)
-    sub = jets[:n]
+    sub = jets[:n_jets]
     start = time.perf_counter()
     pairs = pairwise(sub)
     h2 = eec(sub, n=2, density=True)
@@ -74,11 +94,11 @@ def _run(args: argparse.Namespace) -> int:
         f"{'type':>4} {'jets':>7} {'pT med':>8} {'m med':>7} {'m mode':>7} {'<n>':>6} "
         f"{'pairs':>6} {'EEC2 peak':>9} {'EEC3 peak':>9} {'jets/s':>8}"
     )
-    print(f"hypervae shipped sample, split={args.split}, featurising {args.n} jets per type")
+    print(f"hypervae shipped sample, split={args.split}, featurising {args.n_jets} jets per type")
     print(header)
     print("-" * len(header))
     for name in types:
-        s = summarize(name, split=args.split, n=args.n)
+        s = summarize(name, split=args.split, n_jets=args.n_jets)
         print(
             f"{name:>4} {int(s['jets']):>7} {s['pt_median']:>8.1f} {s['mass_median']:>7.1f} "
             f"{s['mass_mode']:>7.1f} {s['mult_mean']:>6.1f} {s['pairs_per_jet']:>6.0f} "

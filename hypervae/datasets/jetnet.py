@@ -50,10 +50,19 @@ def read_jetnet(
     """
     h5py = require("h5py", "jetnet", "read_jetnet")
     path = Path(path)
+    if path.is_dir():
+        msg = f"{path}: is a directory; expected a JetNet .hdf5 file"
+        raise IsADirectoryError(msg)
     if not path.is_file():
         msg = f"JetNet file not found: {path} (read_jetnet never downloads; fetch it first)"
         raise FileNotFoundError(msg)
-    with h5py.File(path, "r") as f:
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:  # h5py raises OSError for files that are not HDF5
+        reason = "the file is empty, 0 bytes" if path.stat().st_size == 0 else str(error)
+        msg = f"{path}: not an HDF5 JetNet file ({reason})"
+        raise ValueError(msg) from None
+    with handle as f:
         for key in ("particle_features", "jet_features"):
             if key not in f:
                 msg = f"{path}: missing dataset {key!r} (found {sorted(f.keys())})"

@@ -95,8 +95,4 @@ def load_jets(spec: str, default_split: str = "all") -> ak.Array:
             msg = f"{spec!r}: expected 'sample:TYPE[:SPLIT]'"
             raise ValueError(msg)
         return load_sample(parts[1], split=parts[2] if len(parts) == 3 else default_split)
-    path = Path(spec)
-    if not path.is_file():
-        msg = f"no such jets file: {spec}"
-        raise FileNotFoundError(msg)
-    return load_parquet(path)
+    return load_parquet(Path(spec))

@@ -19,12 +19,12 @@ import argparse
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
 
+from .._io import atomic_write
 from .._optional import require
 from ..datasets.jets import JET_TYPES, jet_type_code, make_jets
 from ..datasets.sample import SPLITS
@@ -81,7 +81,7 @@ def register(subparsers: Any) -> None:
             "the clustered jet, which has more constituents than those stored)"
         ),
     )
-    parser.add_argument("--output", metavar="FILE", help="write the metrics as JSON (atomic)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the metrics as JSON (atomic)")
     parser.add_argument("--plot-dir", metavar="DIR", help="write comparison plots to DIR")
     parser.add_argument(
         "--plot-format", nargs="+", default=["png"], help="plot file formats (default png)"
@@ -106,20 +106,32 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_run)
 
 
-def load_jets(spec: str) -> ak.Array:
+def load_jets(spec: str, argument: str = "--real") -> ak.Array:
     """Loads jets from a parquet path or a shipped-sample spec ``sample:TYPE[:SPLIT]``.
+
+    Arguments:
+        spec: The path or spec.
+        argument: The command-line option that gave ``spec``, named in errors.
+
+    Raises:
+        ValueError, OSError: Bad spec, missing file, directory, not a jets file; the
+            message starts with ``argument`` and ``spec``.
 
     Examples:
         >>> load_jets("sample:x")
         Traceback (most recent call last):
         ...
         ValueError: --real sample:x: unknown jet type 'x'; expected one of ('g', 'q', 't', 'w', 'z') or a code 0-4
+        >>> load_jets("nowhere.parquet", argument="--generated")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: --generated nowhere.parquet: no such jets file: nowhere.parquet
     """
     try:
         return _load_jets(spec, default_split="test")
-    except ValueError as error:
-        msg = f"--real {spec}: {error}"
-        raise ValueError(msg) from error
+    except (ValueError, TypeError, OSError) as error:
+        msg = f"{argument} {spec}: {error}"
+        raise type(error)(msg) from error
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
@@ -135,15 +147,7 @@ def write_json(data: Any, path: str | os.PathLike[str]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_finite(data), indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(_finite(data), indent=2) + "\n")
     return path
 
 
@@ -170,22 +174,26 @@ def _select(jets: ak.Array, jet_type: str | None, name: str) -> ak.Array:
     return selected
 
 
-def _from_particles(jets: ak.Array) -> ak.Array:
+def _from_particles(jets: ak.Array, name: str) -> ak.Array:
     """Jets rebuilt as the sums of their stored particles (bare particle lists unchanged)."""
-    if "particles" not in ak.fields(jets):
+    fields = ak.fields(jets)
+    if "particles" not in fields:
         return jets
-    types = jets["jet_type"] if "jet_type" in ak.fields(jets) else 0
-    return make_jets(jets["particles"], types)
+    if "jet_type" not in fields:  # never guess a type: every jet would become a gluon
+        msg = f"{name} jets have no 'jet_type' field (fields {fields})"
+        raise ValueError(msg)
+    return make_jets(jets["particles"], jets["jet_type"])
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.num_eval_samples < 2 or args.num_batches < 1:
         msg = "--num-eval-samples must be >= 2 and --num-batches >= 1"
         raise ValueError(msg)
-    real = _select(load_jets(args.real), args.jet_type, "real")
-    gen = _select(load_jets(args.generated), args.jet_type, "generated")
+    real = _select(load_jets(args.real, "--real"), args.jet_type, "real")
+    gen = _select(load_jets(args.generated, "--generated"), args.jet_type, "generated")
     if args.jets_from == "particles":
-        real, gen = _from_particles(real), _from_particles(gen)
+        real = _from_particles(real, f"--real {args.real}:")
+        gen = _from_particles(gen, f"--generated {args.generated}:")
     metrics = evaluate(
         real,
         gen,

@@ -25,7 +25,13 @@ from .config import BUDGETS, EDGE_MODES, HypergraphConfig
 from .data import EDGE_FEATURES, HYPEREDGE_FEATURES, Y_FEATURES, HypergraphData
 from .lazy import JetHypergraphs
 from .normalization import NORMALIZED_FIELDS, GraphNormalization
-from .pipeline import build_dataset, build_shard, build_with_dask, finalize_dataset
+from .pipeline import (
+    build_dataset,
+    build_shard,
+    build_with_dask,
+    finalize_dataset,
+    prepare_output,
+)
 from .storage import (
     FORMAT,
     HypergraphDataset,
@@ -73,6 +79,7 @@ __all__ = [
     "finalize_dataset",
     "iter_hypergraphs",
     "jet_arrays",
+    "prepare_output",
     "read_manifest",
     "read_shard",
     "select_tuples",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal
+
+from .._config import Config, bounded
 
 __all__ = ["BUDGETS", "EDGE_MODES", "HypergraphConfig"]
 
@@ -13,14 +13,14 @@ BUDGETS = ("all", "knn", "top_weight")
 EDGE_MODES = ("all", "knn")
 
 
-def _positive_int(value: object) -> bool:
-    """Whether ``value`` is an ``int`` >= 1 (checked at run time: configs come from JSON)."""
-    return isinstance(value, int) and value >= 1
-
-
 @dataclass(frozen=True)
-class HypergraphConfig:
+class HypergraphConfig(Config):
     """How jets become hypergraphs.
+
+    A frozen :class:`~hypervae._config.Config`: every value is checked at construction
+    and a bad one is a :class:`~hypervae._config.ConfigError` naming the field
+    (``HypergraphConfig.k: must be >= 1, got 0``). Change a setting with
+    :meth:`~hypervae._config.Config.replace`.
 
     Attributes:
         n_points: Particles per hyperedge (the N of the N-point correlator), 2 to 4.
@@ -49,81 +49,38 @@ class HypergraphConfig:
         >>> cfg = HypergraphConfig.from_dict({"budget": "knn", "k": 4})
         >>> HypergraphConfig.from_json(cfg.to_json()) == cfg
         True
+        >>> cfg.replace(k=0)
+        Traceback (most recent call last):
+            ...
+        hypervae._config.ConfigError: HypergraphConfig.k: must be >= 1, got 0
     """
 
-    n_points: int = 3
-    budget: str = "knn"
-    k: int = 8
-    max_all_particles: int = 40
-    edges: str = "all"
-    edge_k: int = 16
-    scale: str | float = "pt"
-    max_particles: int | None = None
-    eec_n: tuple[int, ...] = (2, 3)
-    eec_bins: int = 20
-    eec_range: tuple[float, float] = field(default=(1e-4, 2.0))
-    chunk_size: int = 64
+    n_points: Literal[2, 3, 4] = 3
+    budget: Literal["all", "knn", "top_weight"] = "knn"
+    k: int = bounded(8, ge=1)
+    max_all_particles: int = bounded(40, ge=2)
+    edges: Literal["all", "knn"] = "all"
+    edge_k: int = bounded(16, ge=1)
+    scale: Literal["pt", "energy"] | float = "pt"
+    max_particles: int | None = bounded(None, ge=1)
+    eec_n: tuple[Literal[2, 3, 4], ...] = (2, 3)
+    eec_bins: int = bounded(20, ge=1)
+    eec_range: tuple[float, float] = (1e-4, 2.0)
+    chunk_size: int = bounded(64, ge=1)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "eec_n", tuple(int(v) for v in self.eec_n))
-        object.__setattr__(self, "eec_range", tuple(float(v) for v in self.eec_range))
-        checks = [
-            ("n_points", self.n_points in (2, 3, 4), "2, 3 or 4"),
-            ("budget", self.budget in BUDGETS, f"one of {BUDGETS}"),
-            ("k", _positive_int(self.k), "a positive integer"),
-            (
-                "k",
-                self.budget != "knn" or self.k >= self.n_points - 1,
-                ">= n_points - 1 with budget='knn' (tuples are a particle and its neighbours)",
-            ),
-            ("max_all_particles", self.max_all_particles >= self.n_points, ">= n_points"),
-            ("edges", self.edges in EDGE_MODES, f"one of {EDGE_MODES}"),
-            ("edge_k", _positive_int(self.edge_k), "a positive integer"),
-            (
-                "scale",
-                self.scale in ("pt", "energy")
-                or (not isinstance(self.scale, str) and float(self.scale) > 0),
-                "'pt', 'energy' or a positive number",
-            ),
-            (
-                "max_particles",
-                self.max_particles is None or self.max_particles >= 1,
-                "None or a positive integer",
-            ),
-            ("eec_n", all(v in (2, 3, 4) for v in self.eec_n), "values in (2, 3, 4)"),
-            ("eec_bins", self.eec_bins >= 1, "a positive integer"),
-            ("eec_range", 0 < self.eec_range[0] < self.eec_range[1], "0 < R_min < R_max"),
-            ("chunk_size", self.chunk_size >= 1, "a positive integer"),
-        ]
-        for name, ok, expected in checks:
-            if not ok:
-                msg = f"HypergraphConfig.{name} must be {expected}, got {getattr(self, name)!r}"
-                raise ValueError(msg)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any] | HypergraphConfig) -> HypergraphConfig:
-        """Builds a config from a dict (unknown keys are refused) or returns a config."""
-        if isinstance(values, HypergraphConfig):
-            return values
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            msg = f"HypergraphConfig: unknown fields {unknown}; expected some of {sorted(known)}"
-            raise ValueError(msg)
-        return cls(**values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as JSON-compatible values."""
-        out = dataclasses.asdict(self)
-        out["eec_n"] = list(self.eec_n)
-        out["eec_range"] = list(self.eec_range)
-        return out
-
-    def to_json(self) -> str:
-        """JSON text of :meth:`to_dict`."""
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> HypergraphConfig:
-        """Inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
+    def validate(self) -> None:
+        """Cross-field checks: ``k`` with ``knn``, ``max_all_particles``, scale, range."""
+        if self.budget == "knn" and self.k < self.n_points - 1:
+            reason = (
+                f"must be >= n_points - 1 = {self.n_points - 1} with budget='knn' (tuples are "
+                f"a particle and its neighbours), got {self.k}"
+            )
+            raise self.error("k", reason)
+        if self.max_all_particles < self.n_points:
+            reason = f"must be >= n_points = {self.n_points}, got {self.max_all_particles}"
+            raise self.error("max_all_particles", reason)
+        if not isinstance(self.scale, str) and not self.scale > 0:
+            raise self.error("scale", f"must be 'pt', 'energy' or > 0, got {self.scale}")
+        low, high = self.eec_range
+        if not 0 < low < high:
+            raise self.error("eec_range", f"must satisfy 0 < R_min < R_max, got {self.eec_range}")

@@ -12,11 +12,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
+from .._config import Config, ConfigError
+from .._io import atomic_write
 from .data import HypergraphData
 
 __all__ = ["NORMALIZED_FIELDS", "GraphNormalization"]
@@ -29,9 +30,14 @@ NORMALIZED_FIELDS: dict[str, tuple[int, ...]] = {
 }
 
 
-@dataclass
-class GraphNormalization:
+@dataclass(frozen=True)
+class GraphNormalization(Config):
     """Per-column mean and standard deviation of graph features.
+
+    A frozen :class:`~hypervae._config.Config`: means and standard deviations must be
+    finite, standard deviations positive, and ``mean`` and ``std`` must have the same
+    fields and columns; a bad value is a :class:`~hypervae._config.ConfigError` naming
+    the field (``GraphNormalization.std.edge_attr[2]: must be > 0, got 0.0``).
 
     Attributes:
         mean: ``{field: [F]}`` means (0 for untouched columns).
@@ -51,6 +57,23 @@ class GraphNormalization:
     mean: dict[str, list[float]] = field(default_factory=dict)
     std: dict[str, list[float]] = field(default_factory=dict)
     count: dict[str, int] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """``mean`` and ``std`` describe the same columns; ``std > 0``; ``count >= 0``."""
+        if set(self.mean) != set(self.std):
+            reason = f"fields {sorted(self.std)} differ from mean's {sorted(self.mean)}"
+            raise self.error("std", reason)
+        for name, mu in self.mean.items():
+            sd = self.std[name]
+            if len(sd) != len(mu):
+                reason = f"{len(sd)} columns, mean.{name} has {len(mu)}"
+                raise self.error(f"std.{name}", reason)
+            for k, value in enumerate(sd):
+                if not value > 0:
+                    raise self.error(f"std.{name}[{k}]", f"must be > 0, got {value}")
+        for name, rows in self.count.items():
+            if rows < 0:
+                raise self.error(f"count.{name}", f"must be >= 0, got {rows}")
 
     @classmethod
     def fit(cls, graphs: Iterable[HypergraphData]) -> GraphNormalization:
@@ -107,36 +130,32 @@ class GraphNormalization:
 
     __call__ = transform
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible dict."""
-        return {"mean": self.mean, "std": self.std, "count": self.count}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> GraphNormalization:
-        """Inverse of :meth:`to_dict`."""
-        unknown = sorted(set(values) - {"mean", "std", "count"})
-        if unknown:
-            msg = f"GraphNormalization: unknown fields {unknown}; expected mean, std, count"
-            raise ValueError(msg)
-        return cls(
-            mean={k: [float(v) for v in vs] for k, vs in values["mean"].items()},
-            std={k: [float(v) for v in vs] for k, vs in values["std"].items()},
-            count={k: int(v) for k, v in values.get("count", {}).items()},
-        )
-
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Writes ``normalization.json`` (or ``path`` if it names a ``.json`` file)."""
         path = Path(path)
         if path.suffix != ".json":
             path = path / "normalization.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
+        atomic_write(path, json.dumps(self.to_dict(), indent=1) + "\n")
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> GraphNormalization:
-        """Reads what :meth:`save` wrote (a file or its directory)."""
+        """Reads what :meth:`save` wrote (a file or its directory).
+
+        Raises:
+            FileNotFoundError: No such file (the message names it).
+            ValueError: Invalid JSON or values (NaN, a zero std, unknown keys); the
+                message names the file and the field.
+        """
         path = Path(path)
         if path.is_dir():
             path = path / "normalization.json"
-        return cls.from_dict(json.loads(path.read_text()))
+        if not path.is_file():
+            msg = f"{path}: no such normalisation file"
+            raise FileNotFoundError(msg)
+        try:
+            return cls.from_json(path.read_text())
+        except (ConfigError, UnicodeDecodeError) as error:
+            msg = f"{path}: {error}"
+            raise ValueError(msg) from None

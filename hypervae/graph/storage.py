@@ -16,9 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import torch
@@ -26,6 +25,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch.utils.data import Dataset
 
+from .._io import atomic_write
 from .data import HypergraphData
 from .normalization import GraphNormalization
 
@@ -74,15 +74,8 @@ def write_shard(graphs: Sequence[HypergraphData], path: str | os.PathLike[str]) 
         tensors[key] = torch.cat(values, dim=dim).contiguous()
         tensors[f"{key}.ptr"] = torch.cumsum(sizes, 0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        # one metadata key: safetensors writes several in random (hash map) order
-        save_file(tensors, tmp, metadata={"format": FORMAT})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # one metadata key: safetensors writes several in random (hash map) order
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))
     return path
 
 
@@ -185,17 +178,94 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Reads ``manifest.json`` of a dataset directory."""
+    """Reads and checks ``manifest.json`` of a dataset directory.
+
+    Every file the manifest names (shards, normalisation) must be a relative path that
+    stays inside the dataset folder: an entry such as ``../../etc/passwd`` or an
+    absolute path is refused before anything is opened.
+
+    Raises:
+        FileNotFoundError: No ``manifest.json``.
+        ValueError: Invalid JSON, another format, a malformed entry, or a path leaving
+            the folder; the message names the manifest and the entry.
+
+    Examples:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> shard = {"file": "../../etc/passwd", "count": 1, "sha256": "0" * 64}
+        >>> text = json.dumps({"format": FORMAT, "splits": {"train": {"count": 1, "shards": [shard]}}})
+        >>> _ = (root / "manifest.json").write_text(text)
+        >>> read_manifest(root)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: .../manifest.json: splits.train.shards[0].file '../../etc/passwd' leaves the dataset folder; ...
+    """
     path = Path(path)
     file = path / "manifest.json" if path.is_dir() else path
-    if not file.exists():
+    if not file.is_file():
         msg = f"{path}: no manifest.json (not a hypervae hypergraph dataset)"
         raise FileNotFoundError(msg)
-    manifest: dict[str, Any] = json.loads(file.read_text())
-    if manifest.get("format") != FORMAT:
-        msg = f"{file}: format {manifest.get('format')!r}, expected {FORMAT!r}"
+    try:
+        manifest = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        msg = f"{file}: not valid JSON ({error})"
+        raise ValueError(msg) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else manifest
+        msg = f"{file}: format {found!r}, expected {FORMAT!r}"
         raise ValueError(msg)
+    _check_manifest(manifest, file)
     return manifest
+
+
+def _check_manifest(manifest: dict[str, Any], file: Path) -> None:
+    """Refuses malformed entries and file paths that leave the dataset folder."""
+
+    def fail(where: str, reason: str) -> ValueError:
+        return ValueError(f"{file}: {where}: {reason}")
+
+    splits = manifest.get("splits")
+    if not isinstance(splits, dict):
+        raise fail("splits", f"expected an object of splits, got {type(splits).__name__}")
+    for split, info in splits.items():
+        where = f"splits.{split}"
+        if not isinstance(info, dict) or not isinstance(info.get("shards"), list):
+            raise fail(where, "expected an object with 'count' and a 'shards' list")
+        if not _is_count(info.get("count")):
+            raise fail(f"{where}.count", f"expected an integer >= 0, got {info.get('count')!r}")
+        for k, shard in enumerate(info["shards"]):
+            entry = f"{where}.shards[{k}]"
+            if not isinstance(shard, dict):
+                raise fail(entry, f"expected an object, got {type(shard).__name__}")
+            _check_relative(shard.get("file"), f"{entry}.file", file)
+            if not _is_count(shard.get("count")):
+                raise fail(
+                    f"{entry}.count", f"expected an integer >= 0, got {shard.get('count')!r}"
+                )
+            sha = shard.get("sha256")
+            if sha is not None and not isinstance(sha, str):
+                raise fail(f"{entry}.sha256", f"expected a hex string, got {sha!r}")
+    norm = manifest.get("normalization")
+    if isinstance(norm, dict):
+        _check_relative(norm.get("file"), "normalization.file", file)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_relative(name: Any, where: str, file: Path) -> None:
+    """``name`` is a relative path that stays inside the folder of ``file``."""
+    if not isinstance(name, str) or not name:
+        msg = f"{file}: {where}: expected a file name inside the dataset folder, got {name!r}"
+        raise ValueError(msg)
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or PureWindowsPath(name).drive or ".." in pure.parts:
+        msg = (
+            f"{file}: {where} {name!r} leaves the dataset folder; manifest entries must be "
+            "relative paths inside it (refused, nothing opened)"
+        )
+        raise ValueError(msg)
 
 
 class HypergraphDataset(Dataset[HypergraphData]):

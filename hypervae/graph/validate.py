@@ -14,7 +14,8 @@ check class failed and what was expected. Check classes:
 - ``consistency``: ``x`` not in the jet frame (non-zero total ``py`` or ``pz``), or
   edge / hyperedge features that disagree with those recomputed from ``x`` (weights,
   ``ln ΔR``, ``ln z``, ``ln R_L``), within float32 tolerances;
-- ``manifest``: counts or SHA-256 checksums that disagree with the shards.
+- ``manifest``: counts or SHA-256 checksums that disagree with the shards, an empty
+  split, or a dataset (or shard) with no graph at all (nothing to train on).
 
 Graphs are checked as stored (physical units), not after normalisation.
 """
@@ -279,6 +280,8 @@ def validate_path(path: str | os.PathLike[str]) -> ValidationReport:
         report = validate_graphs(graphs, source=str(path))
         for issue in report.issues:
             object.__setattr__(issue, "where", f"{path.name} {issue.where}")
+        if not graphs:
+            report.issues.append(Issue(path.name, "manifest", "shard holds no graphs"))
         return report
     manifest = read_manifest(path)
     report = ValidationReport(source=str(path))
@@ -310,4 +313,12 @@ def validate_path(path: str | os.PathLike[str]) -> ValidationReport:
             report.issues.append(
                 Issue(split, "manifest", f"{total} graphs, manifest says {info['count']}")
             )
+        if total == 0:
+            report.issues.append(Issue(split, "manifest", "split holds no graphs"))
+    norm = manifest.get("normalization")
+    if isinstance(norm, dict) and not (path / norm["file"]).is_file():
+        report.issues.append(Issue(norm["file"], "manifest", "normalisation file is missing"))
+    if report.n_graphs == 0:
+        reason = "dataset holds no graphs (built from 0 jets?); nothing to train on"
+        report.issues.append(Issue(str(path), "manifest", reason))
     return report

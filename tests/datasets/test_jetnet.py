@@ -74,3 +74,13 @@ def test_read_jetnet_errors(tmp_path):
         f["particle_features"] = np.zeros((3, 4, 4))
     with pytest.raises(ValueError, match="missing dataset 'jet_features'"):
         hv.datasets.read_jetnet(tmp_path / "w.hdf5")
+
+
+@pytest.mark.parametrize("content", [b"", b"pt,eta\n1,2\n"], ids=["zero-bytes", "csv-renamed"])
+def test_read_jetnet_names_a_file_that_is_not_hdf5(tmp_path, content):
+    path = tmp_path / "t.hdf5"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"t\.hdf5: not an HDF5 JetNet file"):
+        hv.datasets.read_jetnet(path)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        hv.datasets.read_jetnet(tmp_path)

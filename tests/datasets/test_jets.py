@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -74,3 +76,68 @@ def test_load_parquet_rejects_other_files(tmp_path):
     ak.to_parquet(ak.Array([{"x": 1.0}]), tmp_path / "other.parquet")
     with pytest.raises(ValueError, match="no 'particles' field"):
         hv.datasets.load_parquet(tmp_path / "other.parquet")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty, 0 bytes"),
+        (bytes(range(256)) * 8, "Parquet magic bytes not found"),
+        (b"pt,eta,phi,mass\n1,2,3,4\n", "Parquet magic bytes not found"),
+    ],
+    ids=["zero-bytes", "random-bytes", "csv-renamed"],
+)
+def test_files_that_are_not_parquet_are_named(tmp_path, content, reason):
+    """Issue 14: Arrow's message came without the file name."""
+    path = tmp_path / "jets.parquet"
+    path.write_bytes(content)
+    for load in (hv.datasets.load_parquet, hv.datasets.load_jets):
+        with pytest.raises(ValueError, match=r"not a parquet jets file") as info:
+            load(str(path))
+        assert str(info.value).startswith(f"{path}: not a parquet jets file")
+        assert reason in str(info.value)
+
+
+def test_a_directory_is_a_directory(tmp_path):
+    """Issue 14: a directory was called 'no such jets file'."""
+    for load in (hv.datasets.load_parquet, hv.datasets.load_jets):
+        with pytest.raises(IsADirectoryError, match=rf"^{tmp_path}: is a directory"):
+            load(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no such jets file"):
+        hv.datasets.load_jets(str(tmp_path / "nowhere.parquet"))
+
+
+def test_missing_mass_names_the_field(tmp_path, padded):
+    """Issue 14: a missing mass field dumped vector's list of coordinate names."""
+    jets = hv.datasets.make_jets(from_padded(*padded), "t")
+    p = jets.particles
+    bare = ak.zip({"pt": p.pt, "eta": p.eta, "phi": p.phi})
+    path = tmp_path / "nomass.parquet"
+    ak.to_parquet(ak.with_field(jets, bare, "particles"), path)
+    with pytest.raises(ValueError, match=r"lack the field 'particles\.mass'") as info:
+        hv.datasets.load_parquet(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert "expected (pt, eta, phi, mass) or (px, py, pz, E)" in message
+    assert "x= y= z= t=" not in message  # not vector's list of coordinate combinations
+    with pytest.raises(ValueError, match=r"field 'particles'"):  # unchecked: still named
+        hv.datasets.load_parquet(path, check=False)
+
+
+def test_a_file_without_jet_type_is_refused(tmp_path, padded):
+    """Issue 14: jets without jet_type were silently taken as gluons downstream."""
+    jets = hv.datasets.make_jets(from_padded(*padded), "t")
+    path = hv.datasets.save_parquet(ak.without_field(jets, "jet_type"), tmp_path / "j.parquet")
+    with pytest.raises(ValueError, match=r"no 'jet_type' field") as info:
+        hv.datasets.load_parquet(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert "jet_type" not in hv.datasets.load_parquet(path, check=False).fields
+
+
+def test_saved_file_has_normal_permissions(tmp_path, padded):
+    jets = hv.datasets.make_jets(from_padded(*padded), "t")
+    path = hv.datasets.save_parquet(jets, tmp_path / "j.parquet")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["j.parquet"]

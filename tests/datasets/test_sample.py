@@ -66,3 +66,17 @@ def test_summary_command(capsys):
     assert int(row[1]) == hv.datasets.sample_info()["splits"]["t"]["test"]
     assert 150 < float(row[4]) < 200  # mass mode of top jets
     assert main([]) == 2
+
+
+def test_summarize_takes_n_jets_and_the_old_name_warns():
+    from hypervae.datasets.cli import summarize
+
+    new = summarize("w", n_jets=20)
+    with pytest.warns(DeprecationWarning, match="n_jets"):
+        old = summarize("w", n=20)
+    assert {k: v for k, v in old.items() if k != "jets_per_s"} == {
+        k: v for k, v in new.items() if k != "jets_per_s"
+    }
+    assert main(["summary", "--jet-type", "w", "--n-jets", "20"]) == 0
+    with pytest.raises(ValueError, match="n_jets must be >= 1, got 0"):
+        summarize("w", n_jets=0)

@@ -6,6 +6,7 @@ import argparse
 import json
 from importlib import resources
 
+import awkward as ak
 import numpy as np
 import pytest
 
@@ -149,3 +150,59 @@ def test_jets_from_particles_or_fields(tmp_path):
     pt_rel = {m: r["w1p"]["per_feature"]["pt_rel"]["mean"] for m, r in results.items()}
     assert pt_rel["fields"] > 3 * pt_rel["particles"]
     assert results["fields"]["w1m"]["mean"] > 3 * results["particles"]["w1m"]["mean"]
+
+
+@pytest.fixture
+def main(monkeypatch):
+    import hypervae.cli as main_cli
+
+    monkeypatch.setattr(main_cli, "COMMAND_MODULES", ("hypervae.evaluation.cli",))
+    return main_cli.main
+
+
+@pytest.mark.parametrize("content", [b"", b"\x8f\x00garbage" * 64, b"pt,eta,phi\n1,2,3\n"])
+def test_a_bad_generated_file_is_blamed_on_generated(tmp_path, main, capsys, content):
+    """Issue 14: the message named --real for a bad --generated file."""
+    real = write_jets(tmp_path / "real.parquet", 3, n_jets=20)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(content)
+    assert main(["evaluate", "--real", str(real), "--generated", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"--generated {bad}: {bad}: not a parquet jets file" in err
+    assert "--real" not in err
+    assert main(["evaluate", "--real", str(bad), "--generated", str(real)]) == 1
+    assert f"--real {bad}: {bad}: not a parquet jets file" in capsys.readouterr().err
+
+
+def test_generated_jets_without_jet_type_are_refused(tmp_path, main, capsys):
+    """Issue 14: a file without jet_type was evaluated as all gluons (exit 0)."""
+    real = write_jets(tmp_path / "real.parquet", 3, n_jets=20)
+    jets = hv.datasets.load_parquet(real)
+    untyped = tmp_path / "untyped.parquet"
+    hv.datasets.save_parquet(ak.without_field(jets, "jet_type"), untyped)
+    assert main(["evaluate", "--real", str(real), "--generated", str(untyped), "--eec"]) == 1
+    err = capsys.readouterr().err
+    assert f"--generated {untyped}: {untyped}: no 'jet_type' field" in err
+    assert "types generated" not in capsys.readouterr().out
+    with pytest.raises(ValueError, match="jets have no 'jet_type' field"):
+        cli._from_particles(ak.without_field(jets, "jet_type"), "--generated x:")
+
+
+def test_a_directory_is_called_a_directory(tmp_path, main, capsys):
+    real = write_jets(tmp_path / "real.parquet", 3, n_jets=20)
+    folder = tmp_path / "gen.parquet"
+    folder.mkdir()
+    assert main(["evaluate", "--real", str(real), "--generated", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f"--generated {folder}: {folder}: is a directory" in err
+    assert "no such jets file" not in err
+
+
+def test_short_output_flag(tmp_path, main):
+    real = write_jets(tmp_path / "real.parquet", 3, n_jets=20)
+    out = tmp_path / "m.json"
+    assert (
+        main(["evaluate", "--real", str(real), "--generated", str(real), "--eec", "-o", str(out)])
+        == 0
+    )
+    assert json.loads(out.read_text())["n_real"] == 20

@@ -1,10 +1,14 @@
+import dataclasses
 import json
+import os
+import re
 
 import numpy as np
 import pytest
 import torch
 from graph_jets import random_jets
 
+from hypervae._config import ConfigError
 from hypervae.graph import GraphNormalization, HypergraphDataset, build_dataset, build_hypergraphs
 
 CFG = {"budget": "top_weight", "k": 2, "eec_bins": 6}
@@ -33,8 +37,41 @@ def test_fit_transform_inverse_and_json():
         torch.testing.assert_close(back.y, g.y, atol=1e-5, rtol=1e-5)
     again = GraphNormalization.from_dict(json.loads(json.dumps(norm.to_dict())))
     assert again == norm
-    with pytest.raises(ValueError, match="unknown fields"):
+    with pytest.raises(ConfigError, match=r"^GraphNormalization\.sd: unknown key"):
         GraphNormalization.from_dict({"mean": {}, "sd": {}})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"mean": {"y": [float("nan")]}, "std": {"y": [1.0]}}, r"mean\.y\[0\]: must be finite"),
+        ({"mean": {"y": [0.0]}, "std": {"y": [0.0]}}, r"std\.y\[0\]: must be > 0, got 0\.0"),
+        ({"mean": {"y": [0.0, 1.0]}, "std": {"y": [1.0]}}, r"std\.y: 1 columns, mean\.y has 2"),
+        ({"mean": {"y": [0.0]}, "std": {}}, r"std: fields \[\] differ"),
+    ],
+)
+def test_bad_statistics_are_refused(values, message):
+    with pytest.raises(ConfigError, match=rf"^GraphNormalization\.{message}"):
+        GraphNormalization.from_dict(values)
+
+
+def test_save_is_atomic_and_load_names_the_file(tmp_path):
+    norm = GraphNormalization(mean={"y": [1.0]}, std={"y": [2.0]}, count={"y": 3})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        norm.mean = {}  # type: ignore[misc]
+    path = norm.save(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["normalization.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert GraphNormalization.load(tmp_path) == norm
+    path.write_text(path.read_text().replace("2.0", "NaN"))
+    with pytest.raises(
+        ValueError, match=rf"^{re.escape(str(path))}: .*std\.y\[0\]: must be finite"
+    ):
+        GraphNormalization.load(path)
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.json: no such normalisation file"):
+        GraphNormalization.load(tmp_path / "nowhere.json")
 
 
 def test_fitted_on_train_only(tmp_path):

@@ -144,4 +144,4 @@ def test_cli_explicit_splits_and_bad_config(tmp_path, cli, capsys):
     assert cli(["build-graphs", f"train={train}", f"val={val}", "-o", str(out), "-q"]) == 0
     assert "train=4, val=2" in capsys.readouterr().out
     assert cli(["build-graphs", str(train), "-o", str(out), "--set", "budget=every", "-q"]) == 1
-    assert "HypergraphConfig.budget must be" in capsys.readouterr().err
+    assert "HypergraphConfig.budget: must be one of" in capsys.readouterr().err
