@@ -29,6 +29,10 @@ Each jet becomes a :class:`~hypervae.graph.data.HypergraphData` with
   ``eec_n``;
 - ``n_particles [1]`` int64.
 
+Every feature is computed in float64 from the stored particle coordinates, whatever
+their storage dtype (:func:`hypervae.physics.to_padded`), and only then stored as
+float32: float32 and float64 copies of the same jets give identical graphs.
+
 Particles keep the input order (unless ``max_particles`` is set: then the leading ones
 by :math:`p_T`, hardest first). All edge and hyperedge features are invariant under
 longitudinal boosts and rotations about the beam axis.

@@ -65,7 +65,9 @@ def chamfer_distance(
 
     Returns:
         The distance, differentiable with respect to ``x`` and ``y``. A pair of empty
-        sets has distance 0; one empty set against a non-empty one is an error.
+        sets has distance 0; one empty set against a non-empty one is an error. Padded
+        slots are never read: their content (even NaN or inf) changes neither the value
+        nor the gradients, which are zero there.
 
     Shapes:
         x: ``[B, N, D]``; y: ``[B, M, D]``; output ``[]`` or ``[B]``.
@@ -86,6 +88,10 @@ def chamfer_distance(
         jet = int(torch.nonzero(lonely)[0])
         msg = f"jet {jet}: one set is empty and the other has {int(max(nx[jet], ny[jet]))} points"
         raise ValueError(msg)
+    # padded slots are never read: whatever they hold (NaN, inf) reaches neither the
+    # value nor the gradients (a NaN behind torch.where would still poison the backward)
+    x = torch.where(x_mask[..., None], x, torch.zeros_like(x))
+    y = torch.where(y_mask[..., None], y, torch.zeros_like(y))
     scale = torch.ones(x.shape[-1], dtype=x.dtype, device=x.device)
     scale[0] = w_energy
     diff = x[:, :, None, :] - y[:, None, :, :]
@@ -144,6 +150,8 @@ def emd_distance(
     import ot
 
     x_mask, y_mask = _mask_or_all(x, x_mask), _mask_or_all(y, y_mask)
+    x = torch.where(x_mask[..., None], x, torch.zeros_like(x))
+    y = torch.where(y_mask[..., None], y, torch.zeros_like(y))
     a, b = point_weights(x, x_mask, alpha), point_weights(y, y_mask, alpha)
     out = []
     for j in range(x.shape[0]):  # one optimal-transport problem per jet

@@ -13,7 +13,9 @@ with the target one by the 1D Wasserstein distance
 
 computed exactly from the merged, sorted supports (:func:`wasserstein_1d`, the same
 number as ``scipy.stats.wasserstein_distance``), differentiable in the values and the
-weights. Each jet's weights are normalised to one, so every jet counts equally.
+weights. Each jet's weights are normalised to one, so every jet counts equally. The
+tuples come from :mod:`hypervae.physics.tuples`, the one implementation (numpy and
+torch) that the histograms of :func:`hypervae.physics.eec` use too.
 
 References:
     | Komiske, Moult, Thaler, Zhu (2022) https://arxiv.org/abs/2201.07800
@@ -22,60 +24,29 @@ References:
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 from torch import Tensor
 
-from ..physics.eec import _compositions, combinations
+from ..physics.tuples import eec_values
 
 __all__ = ["eec_distribution_loss", "eec_values_torch", "wasserstein_1d"]
-
-
-def _safe_sqrt(value: Tensor) -> Tensor:
-    positive = value > 0
-    return torch.where(
-        positive, torch.sqrt(torch.where(positive, value, torch.ones_like(value))), 0 * value
-    )
 
 
 def eec_values_torch(p4: Tensor, mask: Tensor, n: int = 2) -> tuple[Tensor, Tensor]:
     r"""Per-tuple :math:`\ln R_L` and weights of the projected N-point EEC, in torch.
 
-    All sets of ``2..n`` distinct particles (contact terms at :math:`R_L = 0` dropped,
-    repeated indices through their multiplicity factors), differentiable.
+    All sets of ``2..n`` distinct particles: only the ``i = j`` contact terms are left
+    out (by index), repeated indices enter through their multiplicity factors, and
+    distinct particles in the same direction sit at :math:`R_L = 10^{-8}`. This is
+    :func:`hypervae.physics.eec_values` (the implementation behind the histograms of
+    :func:`hypervae.physics.eec`) with :math:`\ln R_L`; differentiable.
 
     Shapes:
         p4: ``[B, P, 4]`` ``(E, px, py, pz)``; mask: ``[B, P]``;
         outputs ``[B, T]`` each (weight 0 where a particle is padding).
     """
-    energy, px, py, pz = p4.unbind(-1)
-    pt = _safe_sqrt(px**2 + py**2)
-    mt2 = torch.clamp((energy - pz) * (energy + pz), min=1e-12)
-    y = 0.5 * torch.log(torch.clamp(energy + pz, min=1e-12) ** 2 / mt2)
-    phi = torch.atan2(py, px)
-    dphi = torch.remainder(phi[:, :, None] - phi[:, None, :] + torch.pi, 2 * torch.pi) - torch.pi
-    dr = _safe_sqrt((y[:, :, None] - y[:, None, :]) ** 2 + dphi**2)
-    pt = torch.where(mask, pt, torch.zeros_like(pt))
-    w = pt / torch.clamp(pt.sum(-1, keepdim=True), min=1e-12)
-    size = p4.shape[1]
-    values, weights = [], []
-    for k in range(2, min(n, size) + 1):
-        idx = torch.tensor(combinations(size, k), device=p4.device)
-        rl = torch.zeros(p4.shape[0], idx.shape[0], dtype=p4.dtype, device=p4.device)
-        for a, b in itertools.combinations(range(k), 2):
-            rl = torch.maximum(rl, dr[:, idx[:, a], idx[:, b]])
-        wk = w[:, idx]
-        exps, coef = _compositions(n, k)
-        weight = sum(
-            float(c) * torch.prod(wk ** torch.as_tensor(e, dtype=p4.dtype, device=p4.device), -1)
-            for e, c in zip(exps, coef, strict=True)
-        )
-        real = mask[:, idx].all(-1)
-        weight = torch.where(real & (rl > 0), weight, torch.zeros_like(rl))
-        values.append(torch.log(torch.clamp(rl, min=1e-8)))
-        weights.append(weight)
-    return torch.cat(values, 1), torch.cat(weights, 1)
+    rl, weight = eec_values(p4, mask.bool(), n)
+    return torch.log(rl), weight
 
 
 def eec_distribution_loss(

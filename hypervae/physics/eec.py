@@ -18,12 +18,23 @@ multiplicity factors of the ordered sum: a set of ``k`` distinct particles carri
 \prod_a w_a^{m_a}`, e.g. for N = 3, :math:`6 w_i w_j w_k` for distinct triplets and
 :math:`3 w_i w_j (w_i + w_j)` for pairs with one repeated index.
 
-**Contact terms.** Tuples with two or more distinct particles (including repeated
-indices) are kept. The fully-collinear contact term :math:`\sum_i w_i^N`, at
-:math:`R_L = 0`, has no place on a logarithmic axis and is dropped; so is weight
-outside the histogram range. With the contact term the weights add up to
-:math:`(\sum_i w_i)^N = 1`, so an unnormalised histogram integrates to
-``1 - sum(w**N) - (weight outside the range)``.
+**Contact terms.** Only the ``i = j`` terms are left out, and by index: the
+fully-collinear contact term :math:`\sum_i w_i^N`, at :math:`R_L = 0`, has no place on a
+logarithmic axis. Tuples of two or more distinct particles (including repeated indices)
+are all kept, also when distinct particles point in exactly the same direction: their
+:math:`R_L` is clamped below at :data:`~hypervae.physics.tuples.RL_FLOOR` = ``1e-8``.
+Weight outside the histogram range is dropped. With the contact term the weights add up
+to :math:`(\sum_i w_i)^N`, so a histogram whose range reaches below ``1e-8`` and above
+the largest :math:`R_L` holds :math:`(\sum_i w_i)^N - \sum_i w_i^N`.
+
+**Energy weights.** By default (``weights="particles"``) the weights are normalised to
+the :math:`p_T` sum of the particles given (the kept ones, e.g. the leading 30), so
+:math:`\sum_i w_i = 1` and a full histogram holds :math:`1 - \sum_i w_i^N`.
+``weights="jet"`` normalises them to the jet :math:`p_T` instead (its ``pt`` field when
+present, else that of the particle sum), as when the stored particles are a subset of
+the jet.
+
+The tuple enumeration is shared with the torch loss: :mod:`hypervae.physics.tuples`.
 
 Work is vectorised over jets and tuples (no Python loop over particles, pairs or
 triplets) and chunked over jets so that the number of tuples held at once stays under
@@ -41,20 +52,20 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from .kinematics import rapidity, to_padded
+from .kinematics import to_padded
+from .tuples import RL_FLOOR, eec_inputs, eec_tuples
+from .tuples import combinations as combinations  # noqa: PLC0414 (re-exported: graph.budget)
 
 __all__ = [
     "DEFAULT_BINS",
     "DEFAULT_RANGE",
     "MAX_PARTICLES_N4",
     "bin_edges",
-    "combinations",
     "eec",
     "tuple_values",
 ]
@@ -92,39 +103,6 @@ def bin_edges(
     return edges
 
 
-@lru_cache(maxsize=64)
-def combinations(size: int, k: int) -> np.ndarray:
-    """All index sets ``i_1 < ... < i_k`` of ``range(size)`` as an int array ``[T, k]``.
-
-    Built with numpy comparisons on an index grid (no Python loop over tuples); the
-    result is cached and read-only.
-
-    Examples:
-        >>> combinations(4, 3).tolist()
-        [[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]
-    """
-    if k == 1:
-        out = np.arange(size)[:, None]
-    else:
-        prev = combinations(size, k - 1)
-        nxt = np.arange(size)
-        keep = nxt[None, :] > prev[:, -1:]
-        rows, cols = np.nonzero(keep)
-        out = np.concatenate([prev[rows], nxt[cols][:, None]], axis=1)
-    out = out.astype(np.int64)
-    out.setflags(write=False)
-    return out
-
-
-@lru_cache(maxsize=16)
-def _compositions(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exponents ``m [C, k]`` (all >= 1, summing to n) and multinomial factors ``[C]``."""
-    rows = [m for m in itertools.product(range(1, n + 1), repeat=k) if sum(m) == n]
-    exps = np.array(rows, dtype=np.int64).reshape(-1, k)
-    coef = np.array([math.factorial(n) / math.prod(math.factorial(m) for m in row) for row in rows])
-    return exps, coef
-
-
 def _bin(
     rl: np.ndarray, weight: np.ndarray, log_edges: np.ndarray, uniform: bool, jet_offset: np.ndarray
 ) -> np.ndarray:
@@ -147,35 +125,6 @@ def _n_tuples(size: int, n: int) -> int:
     return max(1, sum(math.comb(size, k) for k in range(2, n + 1)))
 
 
-def _angles(p4: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairwise ΔR ``[B, P, P]`` in (y, phi) and energy weights ``[B, P]``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(mask, rapidity(p4), 0.0)
-    phi = np.arctan2(p4[..., 2], p4[..., 1])
-    pt = np.where(mask, np.hypot(p4[..., 1], p4[..., 2]), 0.0)
-    total = pt.sum(axis=1, keepdims=True)
-    w = pt / np.where(total > 0, total, 1.0)
-    dphi = np.remainder(phi[:, :, None] - phi[:, None, :] + np.pi, 2 * np.pi) - np.pi
-    dr = np.sqrt((y[:, :, None] - y[:, None, :]) ** 2 + dphi**2)
-    return dr, w
-
-
-def _tuple_rl_weight(
-    dr: np.ndarray, w: np.ndarray, idx: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """R_L and the summed ordered-tuple weight of distinct index sets ``idx [T, k]``."""
-    k = idx.shape[1]
-    rl = np.zeros((dr.shape[0], idx.shape[0]))
-    for a, b in itertools.combinations(range(k), 2):  # at most 6 column pairs
-        np.maximum(rl, dr[:, idx[:, a], idx[:, b]], out=rl)
-    wk = w[:, idx]  # [B, T, k]
-    exps, coef = _compositions(n, k)
-    weight = np.zeros_like(rl)
-    for row, c in zip(exps, coef, strict=True):  # at most 3 compositions for N <= 4
-        weight += c * np.prod(wk**row, axis=-1)
-    return rl, weight
-
-
 def eec(
     jets: Any,
     n: int = 2,
@@ -183,8 +132,14 @@ def eec(
     rl_range: tuple[float, float] = DEFAULT_RANGE,
     density: bool = False,
     max_tuples: int = 2**22,
+    weights: str = "particles",
 ) -> np.ndarray:
     r"""Per-jet projected N-point EEC histograms in :math:`\ln R_L`.
+
+    Only the ``i = j`` contact terms are left out, by index: two distinct particles in
+    the same direction contribute at :math:`R_L` = :data:`RL_FLOOR` (``1e-8``), inside
+    the histogram when ``rl_range`` reaches below it. Weight outside ``rl_range`` is
+    dropped.
 
     Arguments:
         jets: Jets or particles (awkward), or a padded pair ``(p4[N, P, 4], mask[N, P])``.
@@ -195,10 +150,22 @@ def eec(
         density: Divide by the bin width in :math:`\ln R_L` (so the curve is
             :math:`d\Sigma / d\ln R_L`); otherwise each bin holds the summed weight.
         max_tuples: Upper bound on ``jets x tuples`` held in memory at once.
+        weights: Normalisation of the energy weights :math:`w_i = p_{T,i} / p_T^{ref}`:
+            ``"particles"`` (default): :math:`p_T^{ref} = \sum_k p_{T,k}` over the given
+            (kept) particles, so the weights of a jet add up to one; ``"jet"``: the jet
+            :math:`p_T`, its ``pt`` field when ``jets`` has one (as in JetNet, where the
+            jet includes particles beyond the stored ones), else the :math:`p_T` of the
+            sum of the particles' 4-momenta.
 
     Returns:
-        ``[N, n_bins]`` float64 histograms (see the module docstring for what the
-        weights add up to).
+        ``[N, n_bins]`` float64 histograms. With ``weights="particles"`` a range
+        covering every :math:`R_L` gives :math:`1 - \sum_i w_i^N` per jet; with
+        ``"jet"``, :math:`(\sum_i w_i)^N - \sum_i w_i^N`.
+
+    Raises:
+        ValueError: Bad ``n``, ``bins``, ``rl_range`` or ``weights``; a jet over
+            :data:`MAX_PARTICLES_N4` particles at N = 4; a non-positive jet :math:`p_T`
+            with ``weights="jet"`` (each naming the jet).
 
     Examples:
         >>> from hypervae.physics import ptetaphim_to_cartesian
@@ -214,6 +181,7 @@ def eec(
     log_edges = np.log(edges)
     n_bins = edges.size - 1
     p4, mask = _as_padded(jets)
+    jet_pt = _reference_pt(jets, p4, mask, weights)
     counts = mask.sum(axis=1)
     if n == 4 and np.any(counts > MAX_PARTICLES_N4):
         bad = int(np.argmax(counts > MAX_PARTICLES_N4))
@@ -234,15 +202,17 @@ def eec(
         chunk = max(1, min(chunk, max_tuples // _n_tuples(largest, n)))
         sel = order[start : start + chunk]
         size = max(int(counts[sel].max()), 1)
-        dr, w = _angles(p4[sel, :size], mask[sel, :size])
+        dr, w = eec_inputs(
+            p4[sel, :size], mask[sel, :size], None if jet_pt is None else jet_pt[sel]
+        )
         hist = np.zeros(sel.size * n_bins)
         jet_offset = (np.arange(sel.size) * n_bins)[:, None]
         step = max(1, max_tuples // sel.size)  # tuple blocks bound single large jets too
         for k in range(2, min(n, size) + 1):
             index_sets = combinations(size, k)
             for lo in range(0, len(index_sets), step):
-                rl, weight = _tuple_rl_weight(dr, w, index_sets[lo : lo + step], n)
-                hist += _bin(rl, weight, log_edges, uniform, jet_offset)
+                rl, weight = eec_tuples(dr, w, index_sets[lo : lo + step], n)
+                hist += _bin(np.maximum(rl, RL_FLOOR), weight, log_edges, uniform, jet_offset)
         out[sel] = hist.reshape(sel.size, n_bins)
         start += sel.size
     if density:
@@ -251,7 +221,7 @@ def eec(
 
 
 def tuple_values(
-    jets: Any, tuples: Any, symmetry_factor: bool = True
+    jets: Any, tuples: Any, symmetry_factor: bool = True, weights: str = "particles"
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Per-tuple :math:`R_L` and energy weight for given particle tuples.
 
@@ -262,6 +232,7 @@ def tuple_values(
         symmetry_factor: Multiply the weight by ``n!``, the number of ordered tuples of
             distinct particles, as in the histogram sum; otherwise return
             :math:`\prod_a w_{i_a}`.
+        weights: ``"particles"`` or ``"jet"``, as in :func:`eec`.
 
     Returns:
         ``R_L[N, K]`` and ``weight[N, K]`` (zero for padding rows); ``[K]`` each for a
@@ -275,6 +246,7 @@ def tuple_values(
         (0.223607, 0.1875)
     """
     p4, mask = _as_padded(jets)
+    jet_pt = _reference_pt(jets, p4, mask, weights)
     idx = np.asarray(tuples, dtype=np.int64)
     single = idx.ndim == 2
     if single:
@@ -290,7 +262,7 @@ def tuple_values(
         msg = f"jet {jet}: tuple {row} {idx[jet, row].tolist()} indexes past its {int(counts[jet])} particles"
         raise IndexError(msg)
     safe = np.where(valid[..., None], idx, 0)
-    dr, w = _angles(p4, mask)
+    dr, w = eec_inputs(p4, mask, jet_pt)
     batch = np.arange(p4.shape[0])[:, None]
     rl = np.zeros(idx.shape[:2])
     n = idx.shape[-1]
@@ -311,3 +283,23 @@ def _as_padded(jets: Any) -> tuple[np.ndarray, np.ndarray]:
         return to_padded(jets)
     msg = f"expected an awkward Array or a (p4, mask) tuple, got {type(jets).__name__}"
     raise TypeError(msg)
+
+
+def _reference_pt(jets: Any, p4: np.ndarray, mask: np.ndarray, weights: str) -> np.ndarray | None:
+    """Per-jet pT normalising the energy weights: None for ``"particles"``."""
+    if weights == "particles":
+        return None
+    if weights != "jet":
+        msg = f"weights must be 'particles' or 'jet', got {weights!r}"
+        raise ValueError(msg)
+    if isinstance(jets, ak.Array) and {"particles", "pt"} <= set(ak.fields(jets)):
+        jet_pt: np.ndarray = ak.to_numpy(jets["pt"]).astype(np.float64)
+    else:
+        real = np.where(mask[..., None], p4, 0.0).sum(axis=1)
+        jet_pt = np.hypot(real[:, 1], real[:, 2])
+    bad = ~(np.isfinite(jet_pt) & (jet_pt > 0))
+    if np.any(bad):
+        jet = int(np.argmax(bad))
+        msg = f"weights='jet': jet {jet} has pT {jet_pt[jet]}; expected a finite positive pT"
+        raise ValueError(msg)
+    return jet_pt

@@ -7,7 +7,9 @@ array is a record array with a ``particles`` field plus jet-level fields (see
 
 Vectorised work happens on padded numpy arrays ``p4[N, P, 4]`` in the order
 ``(E, px, py, pz)`` with a boolean ``mask[N, P]`` (:func:`to_padded`,
-:func:`from_padded`).
+:func:`from_padded`). Every derived quantity is computed in float64 from the stored
+coordinates, whatever their storage dtype (float32 jets and float64 jets give the same
+features to float64 precision).
 
 The canonical jet frame (:func:`to_jet_frame`) is a Lorentz transformation, a boost
 along the beam axis to jet rapidity zero followed by a rotation about it to jet azimuth
@@ -151,7 +153,8 @@ def to_padded(
         jets: Particles or jets (see :func:`particles_of`).
         n_max: Number of particle slots ``P``; the largest multiplicity by default.
             Jets with more particles are refused (never silently truncated).
-        dtype: Floating dtype of ``p4``.
+        dtype: Floating dtype of ``p4``. The 4-momenta are always computed in float64
+            from the stored coordinates (whatever their storage dtype) and cast last.
 
     Examples:
         >>> import hypervae as hv
@@ -170,9 +173,9 @@ def to_padded(
         )
         raise ValueError(msg)
     mask = np.arange(size)[None, :] < counts[:, None]
-    p4 = np.zeros((counts.size, size, 4), dtype=dtype)
+    p4 = np.zeros((counts.size, size, 4), dtype=np.float64)
     p4[mask] = flat_p4
-    return p4, mask
+    return p4.astype(dtype, copy=False), mask
 
 
 def from_padded(p4: Any, mask: Any) -> ak.Array:
@@ -195,10 +198,20 @@ def _zip_particles(pt: Any, eta: Any, phi: Any, mass: Any, counts: Any) -> ak.Ar
     return ak.unflatten(flat, np.asarray(counts, dtype=np.int64))
 
 
+def _as_float64(particles: ak.Array) -> ak.Array:
+    """The particles with every stored number cast to float64 (vector behaviour kept).
+
+    Derived coordinates (``E``, ``px``...) are then computed by ``vector`` in float64
+    from the stored ones, whatever their storage dtype: computing them in float32 and
+    casting afterwards loses the invariant mass of nearly collinear pairs.
+    """
+    return ak.values_astype(particles, np.float64)
+
+
 def _flat_p4(jets: ak.Array) -> tuple[np.ndarray, np.ndarray]:
     particles = particles_of(jets)
     counts = ak.to_numpy(ak.num(particles, axis=1))
-    flat = ak.flatten(particles, axis=1)
+    flat = _as_float64(ak.flatten(particles, axis=1))
     p4 = np.stack(
         [ak.to_numpy(getattr(flat, f)).astype(np.float64) for f in ("E", "px", "py", "pz")],
         axis=-1,
@@ -236,7 +249,7 @@ def to_relative(jets: ak.Array) -> ak.Array:
     Returns:
         ``N * var * {eta_rel, phi_rel, pt_rel}``.
     """
-    particles = particles_of(jets)
+    particles = _as_float64(particles_of(jets))
     jet_pt, jet_eta, jet_phi = _jet_ptetaphi(jets)
     return ak.zip(
         {

@@ -18,7 +18,11 @@ longitudinal boosts and rotations about the beam axis.
 
 Two paths compute the same numbers: numpy on padded arrays (:func:`pairwise_features`,
 also behind the awkward :func:`pairwise`), and torch (:func:`pairwise_features_torch`)
-for use inside models.
+for use inside models. The numpy paths work in float64 from the stored coordinates
+(see :func:`~hypervae.physics.to_padded`); the torch path in the dtype it is given.
+Non-finite input in a real particle raises a ``ValueError`` naming the jet, the
+particle and the field; the content of padded slots is never read (it reaches neither
+the values nor the gradients).
 
 References:
     | Particle Transformer for Jet Tagging (Qu, Li, Qian, 2022)
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import awkward as ak
 import numpy as np
 
-from .kinematics import to_padded
+from .kinematics import particles_of, to_padded
 
 if TYPE_CHECKING:
     import torch
@@ -41,6 +45,7 @@ __all__ = ["EPS", "FEATURES", "pairwise", "pairwise_features", "pairwise_feature
 
 EPS = 1e-8
 FEATURES = ("ln_dr", "ln_kt", "ln_z", "ln_m2")
+_COMPONENTS = ("E", "px", "py", "pz")
 
 
 def _safe_sqrt(value: Any, xp: Any) -> Any:
@@ -57,6 +62,7 @@ def _features(p4: Any, mask: Any, xp: Any) -> tuple[Any, Any]:
         return xp.clamp(v, min=EPS) if is_torch else xp.maximum(v, EPS)
 
     atan2 = xp.atan2 if is_torch else xp.arctan2
+    p4 = xp.where(mask[..., None], p4, xp.zeros_like(p4))  # padding never read
     energy, px, py, pz = (p4[..., k] for k in range(4))
     pt = _safe_sqrt(px**2 + py**2, xp)
     mt2 = clamp((energy - pz) * (energy + pz))
@@ -96,6 +102,10 @@ def pairwise_features(p4: Any, mask: Any | None = None) -> tuple[np.ndarray, np.
         ``features[N, P, P, 4]`` ordered as :data:`FEATURES` (zero where either particle
         is padding) and the energy weights ``w2[N, P, P]``.
 
+    Raises:
+        ValueError: A real particle has a NaN or infinite component (the message names
+            the jet, the particle and the component).
+
     Examples:
         >>> p4 = np.array([[[10.0, 10, 0, 0], [10.0, 0, 10, 0]]])
         >>> feats, w2 = pairwise_features(p4)
@@ -104,6 +114,9 @@ def pairwise_features(p4: Any, mask: Any | None = None) -> tuple[np.ndarray, np.
     """
     p4 = np.asarray(p4, dtype=np.float64)
     mask = np.ones(p4.shape[:-1], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    bad = ~np.isfinite(p4) & mask[..., None]
+    if np.any(bad):
+        _raise_non_finite("pairwise_features", np.argwhere(bad)[0], p4)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _features(p4, mask, np)
 
@@ -113,7 +126,8 @@ def pairwise_features_torch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pairwise features of padded particles (torch, differentiable, any device).
 
-    Same conventions and outputs as :func:`pairwise_features`.
+    Same conventions, outputs and errors as :func:`pairwise_features`; differentiable
+    for finite input, and padded slots get zero gradient whatever they hold.
 
     Shapes:
         p4: ``[B, P, 4]``; mask: ``[B, P]``; outputs ``[B, P, P, 4]`` and ``[B, P, P]``.
@@ -122,7 +136,47 @@ def pairwise_features_torch(
 
     if mask is None:
         mask = torch.ones(p4.shape[:-1], dtype=torch.bool, device=p4.device)
-    return _features(p4, mask.bool(), torch)
+    mask = mask.bool()
+    bad = ~torch.isfinite(p4.detach()) & mask[..., None]
+    if bool(bad.any()):
+        where = torch.nonzero(bad)[0].cpu().numpy()
+        _raise_non_finite("pairwise_features_torch", where, p4.detach().cpu().numpy())
+    return _features(p4, mask, torch)
+
+
+def _raise_non_finite(caller: str, where: Any, p4: Any) -> None:
+    """Raises the ``ValueError`` for the non-finite ``p4[jet, particle, component]``."""
+    index = tuple(int(v) for v in where)
+    *lead, particle, k = index
+    jet = f"jet {', '.join(str(v) for v in lead)}, " if lead else ""
+    msg = (
+        f"{caller}: {jet}particle {particle}: field {_COMPONENTS[k]!r} of p4 is "
+        f"{p4[index]}; expected finite (E, px, py, pz) in every real particle"
+    )
+    raise ValueError(msg)
+
+
+def _check_finite_particles(jets: ak.Array, caller: str) -> None:
+    """Raises a ``ValueError`` naming the jet, particle and field of a non-finite value."""
+    particles = particles_of(jets)
+    flat = ak.flatten(particles, axis=1)
+    starts = np.concatenate([[0], np.cumsum(ak.to_numpy(ak.num(particles, axis=1)))])
+    for field in ak.fields(flat):
+        try:
+            values = np.asarray(ak.to_numpy(flat[field]))
+        except (TypeError, ValueError):  # nested or non-numeric: not a coordinate
+            continue
+        if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
+            continue
+        bad = ~np.isfinite(values)
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            jet = int(np.searchsorted(starts, k, side="right")) - 1
+            msg = (
+                f"{caller}: jet {jet}, particle {k - int(starts[jet])}: field {field!r} is "
+                f"{values[k]}; expected finite numbers"
+            )
+            raise ValueError(msg)
 
 
 def pairwise(jets: ak.Array, chunk_size: int = 512) -> ak.Array:
@@ -133,7 +187,11 @@ def pairwise(jets: ak.Array, chunk_size: int = 512) -> ak.Array:
 
     Returns:
         ``N * var * {i, j, w2, ln_dr, ln_kt, ln_z, ln_m2}`` with ``n (n - 1) / 2`` pairs
-        per jet of ``n`` particles.
+        per jet of ``n`` particles, computed in float64 whatever the storage dtype.
+
+    Raises:
+        ValueError: A stored particle field is NaN or infinite (the message names the
+            jet, the particle and the field).
 
     Examples:
         >>> import hypervae as hv
@@ -142,6 +200,7 @@ def pairwise(jets: ak.Array, chunk_size: int = 512) -> ak.Array:
         >>> ak.num(pairs).tolist() == [n * (n - 1) // 2 for n in ak.num(jets.particles).tolist()]
         True
     """
+    _check_finite_particles(jets, "pairwise")
     p4_all, mask_all = to_padded(jets)
     size = p4_all.shape[1]
     i, j = np.triu_indices(size, k=1)

@@ -104,3 +104,39 @@ def test_emd_matches_brute_force_assignment():
         float(emd_distance(x[1:, :2], y[1:, :2])[0])
     )
     assert hv.losses.emd_distance is emd_distance
+
+
+@pytest.mark.parametrize("poison", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize(("squared", "alpha"), [(True, None), (False, 1.0)])
+def test_non_finite_padding_reaches_neither_value_nor_gradients(poison, squared, alpha):
+    """Regression (issue 14): NaN in padded slots leaked through torch.where into gradients."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(3, 6, 4, generator=g, dtype=torch.float64)
+    y = torch.randn(3, 5, 4, generator=g, dtype=torch.float64)
+    xm = torch.tensor([[1, 1, 1, 0, 0, 0], [1] * 6, [1, 1, 0, 0, 0, 0]], dtype=torch.bool)
+    ym = torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 0], [1] * 5], dtype=torch.bool)
+
+    def run(xv, yv):
+        xg, yg = xv.clone().requires_grad_(True), yv.clone().requires_grad_(True)
+        value = chamfer_distance(xg, yg, xm, ym, squared=squared, alpha=alpha)
+        value.backward()
+        return value.detach(), xg.grad, yg.grad
+
+    clean = run(torch.where(xm[..., None], x, 0.0), torch.where(ym[..., None], y, 0.0))
+    dirty = run(
+        torch.where(xm[..., None], x, torch.full_like(x, poison)),
+        torch.where(ym[..., None], y, torch.full_like(y, poison)),
+    )
+    assert torch.isfinite(dirty[0])
+    assert torch.equal(dirty[0], clean[0])
+    for got, want in zip(dirty[1:], clean[1:], strict=True):
+        assert torch.isfinite(got).all()
+        assert torch.equal(got, want)
+        assert want.abs().sum() > 0
+    assert torch.all(dirty[1][~xm] == 0)
+    assert torch.all(dirty[2][~ym] == 0)
+    # the EMD reads only the real points too
+    np.testing.assert_allclose(
+        emd_distance(torch.where(xm[..., None], x, poison), y, xm, ym).numpy(),
+        emd_distance(torch.where(xm[..., None], x, 0.0), y, xm, ym).numpy(),
+    )

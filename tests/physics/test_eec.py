@@ -7,31 +7,114 @@ import tracemalloc
 import awkward as ak
 import numpy as np
 import pytest
+import torch
 
 from hypervae import physics as P
 from tests.conftest import boost_z, random_padded, rotate_z
 
 
-def slow_eec(p4, mask, n, edges):
-    """Reference: loop over every ordered N-tuple, repeated indices included."""
+def slow_eec(p4, mask, n, edges, jet_pt=None):
+    """Reference: loop over every ordered N-tuple, repeated indices included.
+
+    Only the contact terms (all N indices equal) are left out; R_L is clamped below at
+    1e-8. Weights are pT / sum pT, or pT / jet_pt[j] when given.
+    """
     out = np.zeros((len(p4), len(edges) - 1))
     for j in range(len(p4)):
         parts = [p for p, m in zip(p4[j], mask[j], strict=True) if m]
         y = [0.5 * math.log((p[0] + p[3]) / (p[0] - p[3])) for p in parts]
         phi = [math.atan2(p[2], p[1]) for p in parts]
         pt = [math.hypot(p[1], p[2]) for p in parts]
-        w = [v / sum(pt) for v in pt]
+        w = [v / (sum(pt) if jet_pt is None else jet_pt[j]) for v in pt]
 
         def dr(a, b):
             d = (phi[a] - phi[b] + math.pi) % (2 * math.pi) - math.pi
             return math.hypot(y[a] - y[b], d)
 
         for tup in itertools.product(range(len(parts)), repeat=n):
-            rl = max(dr(a, b) for a, b in itertools.combinations(tup, 2))
+            if len(set(tup)) == 1:  # the contact term i = j (= k ...), by index
+                continue
+            rl = max(1e-8, *(dr(a, b) for a, b in itertools.combinations(tup, 2)))
             k = np.searchsorted(edges, rl, side="right") - 1
-            if rl > 0 and 0 <= k < len(edges) - 1:
+            if 0 <= k < len(edges) - 1:
                 out[j, k] += math.prod(w[i] for i in tup)
     return out
+
+
+def collinear_jets():
+    """Jet 0: pT 100 and 50 GeV in exactly the same direction, 30 GeV at Delta R 0.3
+    (the issue's jet: w = 5/9, 5/18, 1/6); jet 1: three random particles."""
+    pt = [[100.0, 50.0, 30.0], [40.0, 25.0, 10.0]]
+    eta = [[0.7, 0.7, 1.0], [0.1, -0.2, 0.3]]
+    phi = [[0.2, 0.2, 0.2], [1.0, 1.2, 0.8]]
+    return P.ptetaphim_to_cartesian(pt, eta, phi), np.ones((2, 3), bool)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_collinear_distinct_particles_contribute(n):
+    """Regression (issue 14): only i = j is dropped, not distinct particles at R_L = 0."""
+    p4, mask = collinear_jets()
+    edges = P.bin_edges(24, (1e-9, 10.0))
+    hist = P.eec((p4, mask), n=n, bins=24, rl_range=(1e-9, 10.0))
+    np.testing.assert_allclose(hist, slow_eec(p4, mask, n, edges), rtol=1e-10, atol=1e-15)
+    w = np.array([[100.0, 50.0, 30.0], [40.0, 25.0, 10.0]])
+    w /= w.sum(1, keepdims=True)
+    # sum rule: everything but the contact term sum_i w_i^N
+    np.testing.assert_allclose(hist.sum(1), 1 - (w**n).sum(1), rtol=1e-12)
+    # the collinear pair sits in the bin of R_L = 1e-8
+    first = int(np.searchsorted(edges, 1e-8, side="right")) - 1
+    pair = sum(math.comb(n, m) * w[0, 0] ** m * w[0, 1] ** (n - m) for m in range(1, n))
+    assert hist[0, first] == pytest.approx(pair, rel=1e-12)
+    if n == 2:
+        assert hist[0].sum() == pytest.approx(47.5 / 81)  # 0.586; dropping the pair: 0.278
+    # the default range (from 1e-4) leaves R_L = 1e-8 out, like any weight outside it
+    assert P.eec((p4, mask), n=n)[0].sum() == pytest.approx(hist[0].sum() - pair, rel=1e-12)
+
+
+def test_eec_values_numpy_and_torch_agree_with_finite_gradients():
+    p4, mask = collinear_jets()
+    rl, weight = P.eec_values(p4, mask, n=3)
+    x = torch.from_numpy(p4).requires_grad_(True)
+    trl, tweight = P.eec_values(x, torch.from_numpy(mask), n=3)
+    np.testing.assert_allclose(trl.detach().numpy(), rl, rtol=1e-12)
+    np.testing.assert_allclose(tweight.detach().numpy(), weight, rtol=1e-12)
+    assert rl[0, 0] == P.RL_FLOOR  # the collinear pair (0, 1)
+    (torch.log(trl) * tweight).sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert x.grad.abs().sum() > 0
+
+
+def test_weights_jet(padded):
+    p4, mask = padded
+    parts = P.from_padded(p4, mask)
+    scalar_sum = np.where(mask, np.hypot(p4[..., 1], p4[..., 2]), 0).sum(1)
+    jet_pt = 1.25 * scalar_sum + 3.0  # the stored particles are a subset of the jet
+    jets = ak.zip({"particles": parts, "pt": jet_pt}, depth_limit=1)
+    edges = P.bin_edges(16, (1e-9, 10.0))
+    w = np.where(mask, np.hypot(p4[..., 1], p4[..., 2]), 0) / jet_pt[:, None]
+    for n in (2, 3):
+        got = P.eec(jets, n=n, bins=16, rl_range=(1e-9, 10.0), weights="jet")
+        np.testing.assert_allclose(got, slow_eec(p4, mask, n, edges, jet_pt), rtol=1e-10)
+        # N-point weights are homogeneous of degree N in 1 / pT_ref
+        ref = P.eec(jets, n=n, bins=16, rl_range=(1e-9, 10.0))
+        np.testing.assert_allclose(got, ref * ((scalar_sum / jet_pt) ** n)[:, None], rtol=1e-12)
+        np.testing.assert_allclose(got.sum(1), w.sum(1) ** n - (w**n).sum(1), rtol=1e-12)
+    # without a jet-level pt: the pT of the particles' 4-momentum sum
+    vector_sum = np.hypot(*(np.where(mask, p4[..., k], 0).sum(1) for k in (1, 2)))
+    np.testing.assert_allclose(
+        P.eec((p4, mask), n=2, weights="jet"),
+        P.eec((p4, mask), n=2) * ((scalar_sum / vector_sum) ** 2)[:, None],
+        rtol=1e-12,
+    )
+    _, wt = P.tuple_values(jets, [[[0, 1]]] * len(p4), weights="jet")
+    np.testing.assert_allclose(wt[:, 0], 2 * w[:, 0] * w[:, 1], rtol=1e-12)
+    with pytest.raises(ValueError, match="weights must be 'particles' or 'jet', got 'pt'"):
+        P.eec(jets, weights="pt")
+    zero = ak.zip(
+        {"particles": parts, "pt": np.where(np.arange(len(p4)) == 2, 0.0, jet_pt)}, depth_limit=1
+    )
+    with pytest.raises(ValueError, match=r"weights='jet': jet 2 has pT 0\.0;"):
+        P.eec(zero, weights="jet")
 
 
 def test_hand_two_particles():
