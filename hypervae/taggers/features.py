@@ -254,9 +254,11 @@ def hls4ml_features(p4: Tensor, mask: Tensor) -> Tensor:
     ``costhetarel``    cosine of the angle between the particle and the jet momentum
     ================  ================================================================
 
-    ``etarel, phirel, deltaR`` are invariant under boosts along the beam and rotations
-    about it; ``etarot, phirot, costhetarel`` under all rotations of the event (not
-    boosts); ``erel, ptrel`` under rotations about the beam. Padded particles get zeros.
+    ``pt, ptrel, phirel`` are invariant under boosts along the beam and rotations about
+    it (``etarel, deltaR`` use pseudorapidity, as the files do, so they are boost
+    invariant only for massless particles and jets); ``etarel, etarot, phirot, deltaR,
+    erel`` are invariant under rotations about the beam; ``e, erel, costhetarel`` under
+    all rotations (tested). Padded particles get zeros.
 
     Shapes:
         p4: ``[B, P, 4]`` ``(E, px, py, pz)`` in GeV; mask: ``[B, P]``; output
@@ -331,8 +333,15 @@ def standardise_hls4ml(raw: Tensor) -> Tensor:
     return torch.stack(cols, dim=-1)
 
 
-def check_jet_type(jet_type: Tensor | np.ndarray, num_classes: int) -> None:
+def check_jet_type(
+    jet_type: Tensor | np.ndarray, num_classes: int, name: str = "jet_type"
+) -> None:
     """Checks class indices: integers in ``[0, num_classes)``; names the first bad jet.
+
+    Arguments:
+        jet_type: Class index per jet.
+        num_classes: Number of classes.
+        name: The argument name used in the error message.
 
     Raises:
         ValueError: ``jet_type: jet 3 has class 7; expected 0 <= class < 5``.
@@ -345,19 +354,19 @@ def check_jet_type(jet_type: Tensor | np.ndarray, num_classes: int) -> None:
     """
     values = torch.as_tensor(np.asarray(jet_type) if isinstance(jet_type, np.ndarray) else jet_type)
     if values.ndim != 1:
-        msg = f"jet_type: expected shape [N], got {list(values.shape)}"
+        msg = f"{name}: expected shape [N], got {list(values.shape)}"
         raise ValueError(msg)
     if values.is_floating_point():
         bad_int = values != torch.round(values)
         if bool(bad_int.any()):
             jet = int(torch.nonzero(bad_int)[0, 0])
-            msg = f"jet_type: jet {jet} has class {float(values[jet])}; expected an integer"
+            msg = f"{name}: jet {jet} has class {float(values[jet])}; expected an integer"
             raise ValueError(msg)
     bad = (values < 0) | (values >= num_classes)
     if bool(bad.any()):
         jet = int(torch.nonzero(bad)[0, 0])
         msg = (
-            f"jet_type: jet {jet} has class {values[jet].item()}; "
+            f"{name}: jet {jet} has class {values[jet].item()}; "
             f"expected an integer 0 <= class < {num_classes}"
         )
         raise ValueError(msg)
