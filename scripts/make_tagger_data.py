@@ -4,9 +4,9 @@ Like the hls4ml LHC jet data set the PHAT-JeT paper used: Pythia 8 + FastJet (th
 ``pythia`` extra; :func:`hypervae.datasets.generate_pythia`), 13 TeV proton collisions,
 anti-kT R = 0.8 jets with 900 < pT < 1100 GeV matched to their parent parton or boson,
 the 150 leading particles of each jet. Each class is generated in chunks of ``--chunk``
-jets with the fixed seed ``1000 * (code + 1) + chunk index`` (the same as
-``scripts/make_sample.py`` uses for its own seeds, offset by ``--seed-offset``), so the
-output is reproducible. The 16 per-particle features of the hls4ml files are computed by
+jets with the fixed seed ``1000 * (code + 1) + 500 + chunk index`` (``--seed-offset``
+500 keeps them apart from the seeds of ``scripts/make_sample.py``, which start at
+``1000 * (code + 1)``), so the output is reproducible. The 16 per-particle features of the hls4ml files are computed by
 the taggers from the stored 4-momenta (:func:`hypervae.taggers.hls4ml_features`).
 
 Output (not shipped with the package): ``<output>/<type>.npz`` per jet type, holding
@@ -98,11 +98,15 @@ def main(argv: Sequence[str] | None = None, generator: Generator | None = None) 
     parser.add_argument("--n-jets", type=int, default=30000, help="jets per type")
     parser.add_argument("--types", nargs="+", default=list(JET_TYPES), choices=JET_TYPES)
     parser.add_argument("--chunk", type=int, default=1000, help="jets per seeded chunk")
-    parser.add_argument("--seed-offset", type=int, default=0)
+    parser.add_argument("--seed-offset", type=int, default=500, help="< 1000 - chunks")
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     if args.n_jets < 1 or args.chunk < 1:
         parser.error("--n-jets and --chunk must be >= 1")
+    if args.seed_offset + -(-args.n_jets // args.chunk) > 1000:
+        parser.error(
+            "--seed-offset plus the number of chunks must stay <= 1000 (seeds of types overlap)"
+        )
     gen = generator or pythia_generator
     out = args.output.expanduser()
     out.mkdir(parents=True, exist_ok=True)

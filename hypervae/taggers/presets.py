@@ -3,24 +3,29 @@
 ====================  ==========================================================  =======
 name                  model                                                       params
 ====================  ==========================================================  =======
-``phat-jet``          PHAT-JeT, published small size: 16 hls4ml features, one      6.6k
+``phat-jet``          PHAT-JeT, published small size: 16 hls4ml features, one      6,557
                       stage of width 12, 2 blocks, 2 heads, patches of 8, CPE,
                       GMP on an 8x8 grid, max pooling (published: 6,694)
-``phat-jet-medium``   widths 16, 32; 2 + 2 blocks; pooling by 2; ~4x the budget    ~27k
-``phat-jet-large``    widths 24, 48; 2 + 2 blocks; pooling by 2; ~16x the budget  ~112k
-``transformer-small`` plain Transformer, width 16, 2 blocks (published: 4,600)     4.5k
-``pointnet-small``    PointNet 16-32-64, max, 48-5 (published: 5,893)              6.0k
-``part-small``        Particle Transformer, width 16, 2 + 1 blocks, pair bias       ~8k
-``part``              Particle Transformer at its published size                   2.1M
+``phat-jet-medium``   widths 16, 32; 2 + 2 blocks; heads 2, 4; pooling by 2;       40.7k
+                      feed-forward ratio 2
+``phat-jet-large``    widths 24, 48; 2 + 2 blocks; heads 3, 6; pooling by 2;       112k
+                      feed-forward ratio 4
+``transformer-small`` plain Transformer, width 16, 2 blocks, FFN 24, max pooling   4,469
+                      (published: 4,600)
+``pointnet-small``    PointNet 16-32-64, max, 48-5 (published: 5,893)              6,021
+``part-small``        Particle Transformer, width 16, 2 + 1 blocks, pair bias      7.6k
+``part``              Particle Transformer at its published size                   8.1M
 ``phat[-small|...]``  first-version PHAT-JeT sizes (0.77M+; 9 ParT features)
 ====================  ==========================================================  =======
 
 Counts are for 5 classes; ``num_classes`` and the ``overrides`` (config fields) change
-them. The published paper gives the small model's budget, not its layer sizes: the
-``phat-jet`` sizes here are ours, chosen to meet its parameter and FLOP budget
-(:func:`~hypervae.taggers.flops.count_flops`). The medium and large presets scale the
-width by 1.3-2x per step and add a pooled second stage, each step costing about 4x the
-parameters; they are ours too.
+them. The published table gives the small model's budget, not its layer sizes (we had
+no access to its configuration files): the ``phat-jet`` sizes here are ours, chosen to
+meet its parameter and FLOP budget (1.44 MFLOPs at 150 particles by
+:func:`~hypervae.taggers.flops.count_flops`, published 1.31). The medium and large sizes
+are ours too: a pooled second stage at twice the width, each step costing about 3-6x the
+parameters and FLOPs of the one below (40.7k / 5.3 MFLOPs, 112k / 15.6 MFLOPs), so that
+the three sizes span about 1.5 orders of magnitude of trigger budget.
 
 Example:
     >>> model = build_tagger("phat-jet", num_classes=5)

@@ -46,10 +46,10 @@ def test_generates_seeded_chunks_caches_and_reads_back(script, tmp_path):
     argv = ["--n-jets", "5", "--chunk", "2", "--types", "g", "t", "-o", str(tmp_path)]
     out = script.main(argv, generator=fake)
     assert out == tmp_path
-    # three chunks per type (2 + 2 + 1 jets), seeds 1000 * (code + 1) + chunk
+    # three chunks per type (2 + 2 + 1 jets), seeds 1000 * (code + 1) + 500 + chunk
     assert fake.calls == [
-        ("g", 2, 150, 1000), ("g", 2, 150, 1001), ("g", 1, 150, 1002),
-        ("t", 2, 150, 3000), ("t", 2, 150, 3001), ("t", 1, 150, 3002),
+        ("g", 2, 150, 1500), ("g", 2, 150, 1501), ("g", 1, 150, 1502),
+        ("t", 2, 150, 3500), ("t", 2, 150, 3501), ("t", 1, 150, 3502),
     ]  # fmt: skip
     p4, mask, jet_type = script.load_tagger_data(tmp_path, types=("g", "t"))
     assert p4.shape == (10, 150, 4)
@@ -58,7 +58,7 @@ def test_generates_seeded_chunks_caches_and_reads_back(script, tmp_path):
     assert np.all(p4[~mask] == 0)
     assert mask.sum(1).max() <= 150
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["classes"]["t"]["seeds"] == [3000, 3001, 3002]
+    assert manifest["classes"]["t"]["seeds"] == [3500, 3501, 3502]
     # same jets again from the same seeds
     again = FakeGenerator()
     script.main([*argv, "-o", str(tmp_path / "again")], generator=again)
@@ -71,6 +71,8 @@ def test_generates_seeded_chunks_caches_and_reads_back(script, tmp_path):
     changed = FakeGenerator()
     script.main([*argv, "--seed-offset", "7"], generator=changed)
     assert changed.calls[0] == ("g", 2, 150, 1007)
+    with pytest.raises(SystemExit):
+        script.main([*argv, "--seed-offset", "999"], generator=FakeGenerator())
 
 
 def test_missing_folder_is_named(script, tmp_path):
