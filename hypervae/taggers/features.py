@@ -333,9 +333,7 @@ def standardise_hls4ml(raw: Tensor) -> Tensor:
     return torch.stack(cols, dim=-1)
 
 
-def check_jet_type(
-    jet_type: Tensor | np.ndarray, num_classes: int, name: str = "jet_type"
-) -> None:
+def check_jet_type(jet_type: Tensor | np.ndarray, num_classes: int, name: str = "jet_type") -> None:
     """Checks class indices: integers in ``[0, num_classes)``; names the first bad jet.
 
     Arguments:

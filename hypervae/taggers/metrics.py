@@ -190,7 +190,9 @@ def tagging_metrics(
         msg = f"class_names has {len(names)} entries for {n_classes} classes"
         raise ValueError(msg)
     if probs.ndim != 2 or probs.shape[0] != labels.shape[0]:
-        msg = f"probs: expected shape [{labels.shape[0]}, C] matching labels, got {list(probs.shape)}"
+        msg = (
+            f"probs: expected shape [{labels.shape[0]}, C] matching labels, got {list(probs.shape)}"
+        )
         raise ValueError(msg)
     from .features import check_jet_type
 

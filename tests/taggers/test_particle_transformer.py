@@ -31,7 +31,8 @@ def test_config_round_trips_json_and_rejects_bad_fields():
     assert again == cfg
     assert again.pair_embed_dims == (8, 8)
     with pytest.raises(
-        ConfigError, match=r"^ParticleTransformerConfig.embed_dim: 10 must be divisible by num_heads=3"
+        ConfigError,
+        match=r"^ParticleTransformerConfig.embed_dim: 10 must be divisible by num_heads=3",
     ):
         ParticleTransformerConfig(embed_dim=10, num_heads=3)
     with pytest.raises(ConfigError, match=r"^ParticleTransformerConfig.depth: unknown key"):
