@@ -1,11 +1,22 @@
-"""Benchmarks of the taggers: cost scaling with the number of particles, and 5-class tagging.
+"""Benchmarks of the taggers: the PHAT-JeT paper's table, FLOPs, and cost scaling.
 
 Reproduces the tables of ``docs/taggers.md``::
 
-    python benchmarks/taggers.py scaling                 # time and peak memory per batch
-    python benchmarks/taggers.py tagging --data sample   # 5-class g/q/t/w/z performance
-    python benchmarks/taggers.py tagging --data toy      # same, on toy jets (no sample needed)
     python benchmarks/taggers.py flops                   # parameters and FLOPs per jet
+    python benchmarks/taggers.py table --data folder --path ~/.cache/hypervae/taggers \
+        --seeds 0 1 2 -o taggers_table.json              # the paper's table, 3 seeds
+    python benchmarks/taggers.py table --data toy --n-train 100 --seeds 0   # smoke run
+    python benchmarks/taggers.py scaling                 # time and peak memory per batch
+
+Table: each model is trained with ``train_tagger`` (Ranger, flat-then-decay schedule)
+until the validation loss has not improved for ``--patience`` epochs (at most
+``--max-epochs``; the best epoch is restored), then evaluated on the test split:
+accuracy, macro ROC AUC (one vs rest), the mean over classes of the background rejection
+``1/eps_b`` at 80 % signal efficiency, parameters, FLOPs per jet
+(:func:`hypervae.taggers.count_flops`, 1 multiply-add = 2 FLOPs, at the data's particle
+count), CPU latency per jet at batch 1 (median of ``--latency-repeats`` forward passes
+after 5 warm-ups, no gradient, ``--threads`` torch threads) and throughput at batch 1024
+(jets per second, median of 3). Mean +- standard deviation over the seeds.
 
 Scaling: each (model, number of particles) point runs in a fresh subprocess; time is the
 median wall time of a training step (forward + backward) over ``--repeats`` batches after
@@ -18,7 +29,9 @@ defaults unless ``MALLOC_*`` variables are set in the environment (printed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import resource
 import statistics
@@ -116,125 +129,249 @@ def scaling(args: argparse.Namespace) -> None:
         )
 
 
-def _data(kind: str, n_per_class: int):
+JET_NAMES = ["g", "q", "t", "w", "z"]
+TABLE_MODELS = ["phat-jet", "transformer-small", "pointnet-small", "part-small"]
+#: Published 5-class hls4ml numbers (PHAT-JeT paper) for the rows that have them.
+PUBLISHED = {
+    "phat-jet": "81.80 % / 0.962 / 71.6 / 6,694 / 1.31M",
+    "transformer-small": "- / - / - / 4,600 / -",
+    "pointnet-small": "74.2 % / - / - / 5,893 / -",
+}
+
+
+def _split(p4: np.ndarray, mask: np.ndarray, codes: np.ndarray, seed: int = 0):
+    """70 / 10 / 20 % train / val / test split with a fixed permutation."""
+    from hypervae.taggers import TaggerData
+
+    order = np.random.default_rng(seed).permutation(len(codes))
+    cut = [int(0.7 * len(order)), int(0.8 * len(order))]
+    parts = {}
+    for name, idx in zip(("train", "val", "test"), np.split(order, cut), strict=True):
+        parts[name] = TaggerData(
+            torch.as_tensor(p4[idx]), torch.as_tensor(mask[idx]), torch.as_tensor(codes[idx])
+        )
+    return parts
+
+
+def _table_data(args: argparse.Namespace):
+    """``{"train", "val", "test"} -> TaggerData`` and the class names."""
     import awkward as ak
 
+    from hypervae.physics.kinematics import to_padded
     from hypervae.taggers import TaggerData, toy_jets
 
-    if kind == "sample":
-        from hypervae.datasets import JET_TYPES, load_sample
+    if args.data == "folder":
+        sys.path.insert(0, "scripts")
+        from make_tagger_data import load_tagger_data
+
+        p4, mask, codes = load_tagger_data(args.path)
+        return _split(p4, mask, codes), JET_NAMES
+    if args.data == "hls4ml":
+        from hypervae.datasets.readers import read_hls4ml
+
+        files = [read_hls4ml(p) for p in args.path.split(",")]
+        p4 = np.concatenate([f.p4 for f in files])
+        mask = np.concatenate([f.mask for f in files])
+        codes = np.concatenate([f.target for f in files])
+        return _split(p4, mask, codes), JET_NAMES
+    if args.data == "sample":
+        from hypervae.datasets import load_sample
 
         parts = {}
-        for split in ("train", "val", "test"):
-            jets = ak.concatenate(
-                [load_sample(t, split=split)[: n_per_class[split]] for t in JET_TYPES]
+        for split, n in (("train", args.n_train), ("val", args.n_val), ("test", args.n_test)):
+            jets = ak.concatenate([load_sample(t, split=split)[:n] for t in JET_NAMES])
+            p4, mask = to_padded(jets)
+            codes = ak.to_numpy(jets.jet_type).astype(np.int64)
+            parts[split] = TaggerData(
+                torch.as_tensor(p4), torch.as_tensor(mask), torch.as_tensor(codes)
             )
-            parts[split] = TaggerData.from_jets(jets, n_max=30)
-        return parts, list(JET_TYPES)
-    # toy stand-in: five classes differing in prongs and width
+        return parts, JET_NAMES
+    # toy stand-in: five classes differing in prongs and width (not physics)
     specs = [(1, 0.05), (1, 0.03), (3, 0.03), (2, 0.03), (2, 0.02)]
     parts = {}
-    for k, split in enumerate(("train", "val", "test")):
+    for k, (split, n) in enumerate(
+        (("train", args.n_train), ("val", args.n_val), ("test", args.n_test))
+    ):
         jets = ak.concatenate(
             [
                 toy_jets(
-                    n_per_class[split],
-                    p,
-                    n_particles=(10, 30),
-                    width=w,
-                    jet_type=c,
-                    seed=100 * k + c,
+                    n, p, n_particles=(10, args.n_particles), width=w, jet_type=c, seed=100 * k + c
                 )
                 for c, (p, w) in enumerate(specs)
             ]
         )
-        parts[split] = TaggerData.from_jets(jets, n_max=30)
-    return parts, ["g", "q", "t", "w", "z"]
+        p4, mask = to_padded(jets, n_max=args.n_particles)
+        codes = ak.to_numpy(jets.jet_type).astype(np.int64)
+        parts[split] = TaggerData(
+            torch.as_tensor(p4), torch.as_tensor(mask), torch.as_tensor(codes)
+        )
+    return parts, JET_NAMES
 
 
-def _sdpa_cpu_flops(query, key, value, *_args, out_shape=None, **_kwargs) -> int:  # noqa: ARG001
-    """Matmul FLOPs of attention (QK^T and AV); the CPU kernel has no built-in formula."""
-    b, h, n_q, d = query
-    return 2 * b * h * n_q * key[-2] * (d + value[-1])
+class _Stop(Exception):
+    """Raised by the early-stopping callback."""
 
 
-def _flops_per_jet(model: torch.nn.Module, data) -> float:
-    """Forward FLOPs per jet: matmuls, convolutions and attention (elementwise ops excluded)."""
-    from torch.utils.flop_counter import FlopCounterMode
+def _train(model, train, val, args: argparse.Namespace, seed: int) -> dict:
+    """Trains with early stopping; returns ``{"epochs", "best_epoch", "seconds"}``."""
+    import copy
 
-    sdpa = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-    sub = data.subset(slice(0, 64))
+    from hypervae.taggers import train_tagger
+
+    common = {"batch_size": args.batch, "lr": args.lr, "seed": seed}
+    log = lambda r: print(json.dumps(r), file=sys.stderr)
+    start = time.perf_counter()
+    try:  # the shared Trainer's config: early stopping built in
+        history = train_tagger(
+            model,
+            train,
+            val,
+            {**common, "max_epochs": args.max_epochs, "patience": args.patience},
+            callback=log,
+        )
+        losses = [r["val_loss"] for r in history]
+        return {
+            "epochs": len(history),
+            "best_epoch": int(np.argmin(losses)),
+            "seconds": time.perf_counter() - start,
+        }
+    except (ValueError, TypeError) as error:
+        if "max_epochs" not in str(error) and "patience" not in str(error):
+            raise
+    # older train_tagger without early stopping: stop from the callback, keep the best state
+    best = {"loss": math.inf, "state": None, "epoch": -1, "epochs": 0}
+
+    def stopper(record: dict) -> None:
+        log(record)
+        best["epochs"] = int(record["epoch"]) + 1
+        if record["val_loss"] < best["loss"]:
+            best.update(
+                loss=record["val_loss"],
+                state=copy.deepcopy(model.state_dict()),
+                epoch=int(record["epoch"]),
+            )
+        elif record["epoch"] - best["epoch"] >= args.patience:
+            raise _Stop
+
+    with contextlib.suppress(_Stop):
+        train_tagger(model, train, val, {**common, "epochs": args.max_epochs}, callback=stopper)
+    model.load_state_dict(best["state"])
     model.eval()
-    mode = FlopCounterMode(display=False, custom_mapping={sdpa: _sdpa_cpu_flops})
-    with mode as counter:  # no torch.no_grad(): FlopCounterMode's module hooks need autograd
-        model(sub.p4, sub.mask)
-    return counter.get_total_flops() / len(sub)
+    return {
+        "epochs": best["epochs"],
+        "best_epoch": best["epoch"],
+        "seconds": time.perf_counter() - start,
+    }
+
+
+@torch.no_grad()
+def _speed(model, data, repeats: int) -> tuple[float, float]:
+    """CPU latency per jet at batch 1 (ms, median) and throughput at batch 1024 (jets/s)."""
+    model = model.cpu().eval()
+    p4, mask = data.p4[:1], data.mask[:1]
+    times = []
+    for i in range(repeats + 5):
+        start = time.perf_counter()
+        model(p4, mask)
+        if i >= 5:
+            times.append(time.perf_counter() - start)
+    reps = -(-1024 // len(data))
+    big_p4 = data.p4.repeat(reps, 1, 1)[:1024]
+    big_mask = data.mask.repeat(reps, 1)[:1024]
+    model(big_p4[:64], big_mask[:64])
+    rates = []
+    for _ in range(3):
+        start = time.perf_counter()
+        model(big_p4, big_mask)
+        rates.append(1024 / (time.perf_counter() - start))
+    return 1e3 * statistics.median(times), statistics.median(rates)
+
+
+def _mean_std(values: list[float], fmt: str) -> str:
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return f"{format(statistics.mean(values), fmt)} ± {format(statistics.stdev(values), fmt)}"
+
+
+def table(args: argparse.Namespace) -> None:
+    from hypervae.taggers import build_tagger, count_flops, evaluate_tagger
+
+    parts, names = _table_data(args)
+    n_particles = int(parts["test"].p4.shape[1])
+    malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
+    print(
+        f"# data {args.data} {args.path or ''}: {len(parts['train'])} train / {len(parts['val'])} val / "
+        f"{len(parts['test'])} test jets, {n_particles} particle slots; max {args.max_epochs} epochs, "
+        f"patience {args.patience}, batch {args.batch}, lr {args.lr}, seeds {args.seeds}, "
+        f"torch threads {args.threads}, malloc {malloc or 'default'}"
+    )
+    rows = []
+    for name in args.models:
+        runs = []
+        for seed in args.seeds:
+            torch.manual_seed(seed)
+            model = build_tagger(name, num_classes=len(names), max_particles=n_particles)
+            fit = _train(model, parts["train"], parts["val"], args, seed)
+            m = evaluate_tagger(model, parts["test"], names)
+            latency, throughput = _speed(model, parts["test"], args.latency_repeats)
+            runs.append({"seed": seed, **fit, **m, "latency_ms": latency, "throughput": throughput})
+            print(json.dumps({"model": name, **runs[-1]}), file=sys.stderr)
+        params = sum(p.numel() for p in model.parameters())
+        flops = count_flops(model, n_particles)
+        rows.append({"model": name, "params": params, "flops": flops, "runs": runs})
+    print(
+        "\n| model | accuracy | macro AUC | mean R80 | params | MFLOPs/jet | CPU ms/jet (batch 1) "
+        "| jets/s (batch 1024) | epochs (best) | published acc / AUC / R80 / params / FLOPs |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        r = row["runs"]
+
+        def col(key: str, r: list = r) -> list:
+            return [x[key] for x in r]
+
+        epochs = ", ".join(f"{x['epochs']} ({x['best_epoch']})" for x in r)
+        print(
+            f"| {row['model']} | {_mean_std(col('accuracy'), '.4f')} | {_mean_std(col('auc_macro'), '.4f')} "
+            f"| {_mean_std(col('rejection80_mean'), '.1f')} | {row['params']:,} | {row['flops'] / 1e6:.2f} "
+            f"| {_mean_std(col('latency_ms'), '.2f')} | {_mean_std(col('throughput'), ',.0f')} "
+            f"| {epochs} | {PUBLISHED.get(row['model'], '-')} |"
+        )
+    if args.output:
+        from hypervae._io import atomic_write
+
+        atomic_write(
+            args.output,
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items() if k != "func"}, "rows": rows},
+                indent=1,
+            ),
+        )
 
 
 def flops(args: argparse.Namespace) -> None:
-    from hypervae.taggers import TaggerData, build_tagger
+    from hypervae.taggers import build_tagger, count_flops
 
-    models = {
-        "ParT (defaults, 8x256)": ("part", {}),
-        "ParT (4x128)": ("part", MATCHED["full attention (ParT)"][1]),
-        "PHAT-JeT small": ("phat-small", {}),
-        "PHAT-JeT medium": ("phat-medium", {}),
-        "PHAT-JeT large": ("phat-large", {}),
-    }
-    print("| model | params | " + " | ".join(f"MFLOPs/jet P={n}" for n in args.particles) + " |")
+    models = [
+        "phat-jet",
+        "phat-jet-medium",
+        "phat-jet-large",
+        "transformer-small",
+        "pointnet-small",
+        "part-small",
+        "part",
+    ]
+    print(
+        "| model | params (5 classes) | "
+        + " | ".join(f"MFLOPs/jet P={n}" for n in args.particles)
+        + " |"
+    )
     print("|---|---|" + "---|" * len(args.particles))
-    for label, (kind, cfg) in models.items():
-        model = build_tagger(kind, num_classes=5, **cfg)
-        cells = []
-        for n in args.particles:
-            p4, mask, labels = _toy_batch(16, n)
-            data = TaggerData(p4, mask, labels)
-            cells.append(f"{_flops_per_jet(model, data) / 1e6:.0f}")
+    for name in models:
+        model = build_tagger(name, num_classes=5, max_particles=max(args.particles))
+        cells = [f"{count_flops(model, n) / 1e6:.2f}" for n in args.particles]
         params = sum(p.numel() for p in model.parameters())
-        print(f"| {label} | {params / 1e6:.2f}M | {' | '.join(cells)} |")
-
-
-def tagging(args: argparse.Namespace) -> None:
-    from hypervae.taggers import build_tagger, evaluate_tagger, train_tagger
-
-    sizes = {"train": args.n_train, "val": args.n_val, "test": args.n_test}
-    parts, names = _data(args.data, sizes)
-    print(
-        f"# data {args.data}: {len(parts['train'])} train / {len(parts['val'])} val / "
-        f"{len(parts['test'])} test jets, {args.epochs} epochs, batch {args.batch}, "
-        f"lr {args.lr}, torch threads {args.threads}"
-    )
-    models = {
-        "ParT (4x128)": ("part", MATCHED["full attention (ParT)"][1]),
-        "PHAT-JeT small": ("phat-small", {}),
-    }
-    print(
-        "| model | params | MFLOPs/jet | accuracy | macro AUC | "
-        + " | ".join(f"R80 {n}" for n in names)
-        + " | train s |"
-    )
-    print("|---|---|---|---|---|" + "---|" * len(names) + "---|")
-    for label, (kind, cfg) in models.items():
-        torch.manual_seed(args.seed)
-        model = build_tagger(kind, num_classes=len(names), **cfg)
-        start = time.perf_counter()
-        train_tagger(
-            model,
-            parts["train"],
-            parts["val"],
-            {"epochs": args.epochs, "batch_size": args.batch, "lr": args.lr, "seed": args.seed},
-            callback=lambda r: print(json.dumps(r), file=sys.stderr),
-        )
-        seconds = time.perf_counter() - start
-        m = evaluate_tagger(model, parts["test"], names)
-        print(json.dumps({"model": label, **m}), file=sys.stderr)
-        flops = _flops_per_jet(model, parts["test"])
-        params = sum(p.numel() for p in model.parameters())
-        rej = " | ".join(f"{m[f'rejection80_{n}']:.1f}" for n in names)
-        print(
-            f"| {label} | {params / 1e6:.2f}M | {flops / 1e6:.1f} | {m['accuracy']:.3f} | "
-            f"{m['auc_macro']:.4f} | {rej} | {seconds:.0f} |"
-        )
+        print(f"| {name} | {params:,} | {' | '.join(cells)} |")
 
 
 def main() -> None:
@@ -247,20 +384,26 @@ def main() -> None:
     s.add_argument("--threads", type=int, default=1)
     s.set_defaults(func=scaling)
     f = sub.add_parser("flops")
-    f.add_argument("--particles", type=int, nargs="+", default=[30, 256])
+    f.add_argument("--particles", type=int, nargs="+", default=[30, 150])
     f.add_argument("--threads", type=int, default=1)
     f.set_defaults(func=flops)
-    t = sub.add_parser("tagging")
-    t.add_argument("--data", choices=["sample", "toy"], default="sample")
-    t.add_argument("--n-train", type=int, default=4000, help="jets per class")
+    t = sub.add_parser("table", help="train every model over seeds; the paper's table")
+    t.add_argument("--data", choices=["folder", "hls4ml", "sample", "toy"], default="folder")
+    t.add_argument("--path", default=None, help="folder of make_tagger_data, or hls4ml file(s) a,b")
+    t.add_argument("--models", nargs="+", default=TABLE_MODELS)
+    t.add_argument("--n-train", type=int, default=4000, help="toy/sample: jets per class")
     t.add_argument("--n-val", type=int, default=500)
     t.add_argument("--n-test", type=int, default=1500)
-    t.add_argument("--epochs", type=int, default=5)
-    t.add_argument("--batch", type=int, default=128)
+    t.add_argument("--n-particles", type=int, default=150, help="toy: particle slots")
+    t.add_argument("--max-epochs", type=int, default=100)
+    t.add_argument("--patience", type=int, default=5)
+    t.add_argument("--batch", type=int, default=256)
     t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    t.add_argument("--latency-repeats", type=int, default=50)
     t.add_argument("--threads", type=int, default=1)
-    t.set_defaults(func=tagging)
+    t.add_argument("-o", "--output", default=None, help="JSON file for the raw results")
+    t.set_defaults(func=table)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     np.set_printoptions(precision=4)

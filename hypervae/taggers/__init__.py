@@ -10,8 +10,12 @@ Example:
     torch.Size([1, 2])
 """
 
+from .baselines import *
+from .baselines import __all__ as _baselines_all
 from .features import *
 from .features import __all__ as _features_all
+from .flops import *
+from .flops import __all__ as _flops_all
 from .gmp import *
 from .gmp import __all__ as _gmp_all
 from .io import *
@@ -24,6 +28,9 @@ from .patch_attention import *
 from .patch_attention import __all__ as _patch_all
 from .phat import *
 from .phat import __all__ as _phat_all
+from .presets import *
+from .presets import __all__ as _presets_all
+from .presets import build_tagger as _presets_build_tagger
 from .ranger import *
 from .ranger import __all__ as _ranger_all
 from .toy import *
@@ -42,4 +49,10 @@ __all__ = [
     *_ranger_all,
     *_toy_all,
     *_training_all,
+    *_baselines_all,
+    *_flops_all,
+    *_presets_all,
 ]
+__all__ = list(dict.fromkeys(__all__))
+
+build_tagger = _presets_build_tagger  # the presets' one, not the copy in .training

@@ -1,9 +1,16 @@
-"""Config dataclasses that accept dicts and round-trip through JSON."""
+"""Deprecated: the taggers' first config mixin; use :class:`hypervae._config.Config`.
+
+The tagger configs (:class:`~hypervae.taggers.PHATJeTConfig`,
+:class:`~hypervae.taggers.ParticleTransformerConfig` and the baselines') derive from the
+package's one frozen config base. This mixin stays for one release for code that
+subclassed it; subclassing it warns.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +30,15 @@ class ConfigMixin:
         >>> Demo.from_json(Demo(width=3).to_json())
         Demo(width=3)
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        warnings.warn(
+            f"{cls.__name__}: hypervae.taggers._config.ConfigMixin is deprecated; derive "
+            "configs from hypervae._config.Config",
+            DeprecationWarning,
+            stacklevel=2,
+        )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Self:

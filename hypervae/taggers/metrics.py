@@ -167,7 +167,12 @@ def tagging_metrics(
     signal_efficiency: float = 0.8,
 ) -> dict[str, float]:
     """Accuracy plus, per class (one vs rest, score = class probability), ROC AUC and
-    background rejection at ``signal_efficiency``; ``auc_macro`` averages the AUCs.
+    background rejection at ``signal_efficiency``; ``auc_macro`` averages the AUCs and
+    ``rejection80_mean`` (for 0.8) the rejections, as the PHAT-JeT paper's table does.
+
+    Raises:
+        ValueError: ``labels`` outside ``[0, C)`` (the first bad jet is named) or
+            ``probs`` of the wrong shape.
 
     Shapes:
         labels: ``[N]`` integers; probs: ``[N, C]``.
@@ -184,6 +189,14 @@ def tagging_metrics(
     if len(names) != n_classes:
         msg = f"class_names has {len(names)} entries for {n_classes} classes"
         raise ValueError(msg)
+    if probs.ndim != 2 or probs.shape[0] != labels.shape[0]:
+        msg = (
+            f"probs: expected shape [{labels.shape[0]}, C] matching labels, got {list(probs.shape)}"
+        )
+        raise ValueError(msg)
+    from .features import check_jet_type
+
+    check_jet_type(labels, n_classes, name="labels")
     out = {"accuracy": accuracy(labels, probs)}
     aucs = []
     for c, name in enumerate(names):
@@ -197,4 +210,6 @@ def tagging_metrics(
         aucs.append(out[f"auc_{name}"])
     if aucs:
         out["auc_macro"] = float(np.mean(aucs))
+        rejections = [v for k, v in out.items() if k.startswith("rejection")]
+        out[f"rejection{round(100 * signal_efficiency)}_mean"] = float(np.mean(rejections))
     return out

@@ -28,19 +28,18 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..physics.pairwise import pairwise_features_torch
-from ._config import ConfigMixin
-from .blocks import AttentionBlock, ClassAttentionBlock, Tagger
+from .._config import Config, bounded
+from ..nn.attention_block import AttentionBlock
+from ..nn.class_attention import ClassAttentionBlock
+from ..nn.pair_embedding import PAIR_STANDARDISATION, PairEmbedding
+from .blocks import Tagger
 from .features import check_inputs, particle_features
 
 __all__ = ["PAIR_STANDARDISATION", "ParticleTransformer", "ParticleTransformerConfig"]
 
-#: ``(shift, scale)`` mapping ``(ln_dr, ln_kt, ln_z, ln_m2)`` of GeV-scale jets to O(1).
-PAIR_STANDARDISATION = ((-2.5, 1.0), (0.0, 0.5), (-2.0, 1.0), (1.5, 0.35))
 
-
-@dataclass
-class ParticleTransformerConfig(ConfigMixin):
+@dataclass(frozen=True)
+class ParticleTransformerConfig(Config):
     """Hyper-parameters of :class:`ParticleTransformer` (defaults: the design notes).
 
     Attributes:
@@ -56,6 +55,8 @@ class ParticleTransformerConfig(ConfigMixin):
             the pair bias).
         num_extra_features: Per-particle features beyond the kinematic ones (tracks, PID).
         absolute_eta_phi: Use lab-frame ``eta, phi`` as features.
+        max_particles: Most real particles per jet (``None``: no limit; attention costs
+            ``P^2``).
         amp: Use bfloat16 autocast when the inputs are on CUDA.
 
     Examples:
@@ -64,35 +65,25 @@ class ParticleTransformerConfig(ConfigMixin):
         True
     """
 
-    num_classes: int = 5
-    embed_dim: int = 256
-    num_heads: int = 16
-    mlp_dim: int = 1024
-    num_layers: int = 8
-    num_class_layers: int = 2
-    dropout: float = 0.1
-    particle_embed_dims: tuple[int, ...] = (128, 512)
-    pair_embed_dims: tuple[int, ...] = (64, 64, 64)
-    num_extra_features: int = 0
+    num_classes: int = bounded(5, ge=1)
+    embed_dim: int = bounded(256, ge=1)
+    num_heads: int = bounded(16, ge=1)
+    mlp_dim: int = bounded(1024, ge=1)
+    num_layers: int = bounded(8, ge=1)
+    num_class_layers: int = bounded(2, ge=0)
+    dropout: float = bounded(0.1, ge=0.0, lt=1.0)
+    particle_embed_dims: tuple[int, ...] = bounded((128, 512), ge=1)
+    pair_embed_dims: tuple[int, ...] = bounded((64, 64, 64), ge=1)
+    num_extra_features: int = bounded(0, ge=0)
     absolute_eta_phi: bool = True
+    max_particles: int | None = bounded(None, ge=1)
     amp: bool = True
 
-    def __post_init__(self) -> None:
-        for name in ("num_classes", "embed_dim", "num_heads", "mlp_dim", "num_layers"):
-            if int(getattr(self, name)) < 1:
-                msg = f"ParticleTransformerConfig.{name} must be >= 1, got {getattr(self, name)}"
-                raise ValueError(msg)
+    def validate(self) -> None:
+        """The width divides by the number of heads."""
         if self.embed_dim % self.num_heads:
-            msg = (
-                f"ParticleTransformerConfig.embed_dim={self.embed_dim} must be divisible by "
-                f"num_heads={self.num_heads}"
-            )
-            raise ValueError(msg)
-        if not 0.0 <= self.dropout < 1.0:
-            msg = f"ParticleTransformerConfig.dropout must be in [0, 1), got {self.dropout}"
-            raise ValueError(msg)
-        self.particle_embed_dims = tuple(int(d) for d in self.particle_embed_dims)
-        self.pair_embed_dims = tuple(int(d) for d in self.pair_embed_dims)
+            reason = f"{self.embed_dim} must be divisible by num_heads={self.num_heads}"
+            raise self.error("embed_dim", reason)
 
     @property
     def num_features(self) -> int:
@@ -107,35 +98,6 @@ def _mlp(dims: list[int], norm_first: bool) -> nn.Sequential:
             layers.append(nn.LayerNorm(d_in))
         layers += [nn.Linear(d_in, d_out), nn.GELU()]
     return nn.Sequential(*layers)
-
-
-class PairEmbedding(nn.Module):
-    """Pairwise features to one additive attention bias per head.
-
-    Shapes:
-        p4: ``[B, P, 4]``; mask: ``[B, P]``; output ``[B, H, P, P]`` (zero on padded pairs).
-    """
-
-    shift: Tensor
-    scale: Tensor
-
-    def __init__(self, hidden: tuple[int, ...], heads: int) -> None:
-        super().__init__()
-        shift, scale = zip(*PAIR_STANDARDISATION, strict=True)
-        self.register_buffer("shift", torch.tensor(shift), persistent=False)
-        self.register_buffer("scale", torch.tensor(scale), persistent=False)
-        self.affine = nn.Parameter(torch.tensor([[1.0] * 4, [0.0] * 4]))
-        self.mlp = _mlp([4, *hidden], norm_first=False)
-        self.head = nn.Linear(hidden[-1], heads)
-
-    def forward(self, p4: Tensor, mask: Tensor) -> Tensor:
-        with torch.autocast(p4.device.type, enabled=False):
-            feats, _ = pairwise_features_torch(p4, mask)
-            feats = (feats.float() - self.shift) * self.scale
-        feats = feats * self.affine[0] + self.affine[1]
-        bias = self.head(self.mlp(feats)).permute(0, 3, 1, 2)
-        pair = (mask[:, :, None] & mask[:, None, :])[:, None]
-        return torch.where(pair, bias, torch.zeros_like(bias))
 
 
 class ParticleTransformer(Tagger):
@@ -187,6 +149,14 @@ class ParticleTransformer(Tagger):
         if (extra.shape[-1] if extra is not None else 0) != cfg.num_extra_features:
             got = 0 if extra is None else extra.shape[-1]
             msg = f"extra: expected {cfg.num_extra_features} features per particle, got {got}"
+            raise ValueError(msg)
+        counts = mask.sum(dim=1)
+        if cfg.max_particles is not None and bool((counts > cfg.max_particles).any()):
+            jet = int(torch.nonzero(counts > cfg.max_particles)[0, 0])
+            msg = (
+                f"mask: jet {jet} has {int(counts[jet])} real particles; this model takes at "
+                f"most max_particles={cfg.max_particles}"
+            )
             raise ValueError(msg)
         p4 = torch.where(mask[..., None], p4, torch.zeros_like(p4))
         x = particle_features(p4, mask, extra, cfg.absolute_eta_phi).float()

@@ -49,3 +49,46 @@ def test_example_runs_in_toy_mode():
         capture_output=True, text=True, check=True, timeout=600,
     )  # fmt: skip
     assert "signal vs background AUC of D" in out.stdout
+
+
+def test_confusion_and_jensen_shannon(example):
+    n_sig = len(example.SIGNAL_BINS)
+    probs = np.zeros((3, n_sig + 2))
+    probs[0, 1] = probs[1, 1] = probs[2, 2] = 1.0
+    matrix = example.confusion(np.array([1, 2, 2]), probs)
+    assert matrix[1, 1] == 1.0
+    assert matrix[2].tolist()[1:3] == [0.5, 0.5]
+    assert matrix[0].sum() == 0.0  # no event of bin 0
+    assert example.jensen_shannon(np.array([1.0, 0]), np.array([0, 3.0])) == 1.0
+    assert example.jensen_shannon(np.array([1.0, 2]), np.array([2.0, 4])) == 0.0
+    p, q = np.array([0.5, 0.5]), np.array([1.0, 0.0])
+    m = 0.5 * (p + q)
+    slow = 0.5 * sum(a * np.log2(a / b) for a, b in zip(p, m, strict=True) if a > 0)
+    slow += 0.5 * sum(a * np.log2(a / b) for a, b in zip(q, m, strict=True) if a > 0)
+    assert example.jensen_shannon(p, q) == pytest.approx(slow)
+
+
+def test_sculpting_of_an_uncorrelated_cut_is_small(example):
+    rng = np.random.default_rng(0)
+    n_sig = len(example.SIGNAL_BINS)
+    probs = rng.dirichlet(np.ones(n_sig + 2), size=4000)
+    is_sig = np.arange(4000) < 2000
+    disc = rng.uniform(size=4000)  # independent of the bins
+    jsd, eff_b = example.sculpting(disc, probs, is_sig)
+    assert 0.4 < eff_b < 0.6
+    assert jsd < 0.01
+    # a cut that keeps the background of bin 0 (1/8 of it) and a little of the rest
+    disc = (probs[:, :n_sig].argmax(1) == 0) + 0.3 * rng.uniform(size=4000)
+    disc[is_sig] = rng.uniform(size=2000)
+    jsd, eff_b = example.sculpting(disc, probs, is_sig)
+    assert eff_b < 0.3
+    assert jsd > 0.3
+
+
+def test_phat_model_takes_a_whole_event_stream(example):
+    import torch
+
+    p4, mask = example.toy_events("ttbar", 2, np.random.default_rng(1))
+    model = example.make_model("phat").eval()
+    out = model(torch.as_tensor(p4), torch.as_tensor(mask))
+    assert out.shape == (2, len(example.SIGNAL_BINS) + len(example.BACKGROUNDS))

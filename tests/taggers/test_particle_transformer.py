@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 import torch
 
+from hypervae._config import ConfigError
 from hypervae.taggers import ParticleTransformer, ParticleTransformerConfig
 
 from .conftest import TINY_PART, with_garbage_padding
@@ -28,10 +30,19 @@ def test_config_round_trips_json_and_rejects_bad_fields():
     again = ParticleTransformerConfig.from_json(json.dumps(json.loads(cfg.to_json())))
     assert again == cfg
     assert again.pair_embed_dims == (8, 8)
-    with pytest.raises(ValueError, match="embed_dim=10 must be divisible by num_heads=3"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^ParticleTransformerConfig.embed_dim: 10 must be divisible by num_heads=3",
+    ):
         ParticleTransformerConfig(embed_dim=10, num_heads=3)
-    with pytest.raises(ValueError, match=r"unknown field\(s\) \['depth'\]"):
+    with pytest.raises(ConfigError, match=r"^ParticleTransformerConfig.depth: unknown key"):
         ParticleTransformerConfig.from_dict({"depth": 3})
+    with pytest.raises(ConfigError, match=r"^ParticleTransformerConfig.num_layers: must be >= 1"):
+        ParticleTransformerConfig(num_layers=0)
+    with pytest.raises(ConfigError, match=r"^ParticleTransformerConfig.dropout: must be < 1.0"):
+        ParticleTransformerConfig(dropout=1.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.embed_dim = 3  # type: ignore[misc]
 
 
 def test_shapes_and_probabilities(model, jets):

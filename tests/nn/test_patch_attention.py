@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import torch
 
-from hypervae.taggers.patch_attention import PatchAttention, pad_to_multiple
+from hypervae.nn import PatchAttention, pad_to_multiple
 
 
 def test_pad_to_multiple():

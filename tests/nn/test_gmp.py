@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hypervae.taggers.gmp import GeometricMessagePassing, cell_index
+from hypervae.nn import GeometricMessagePassing, cell_index
 
 
 def _transparent(dim: int, grid: int, kernel_offset: tuple[int, int] = (0, 0)):
