@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import torch
 import yaml
 
 import hypervae as hv
+from hypervae._config import ConfigError
 from hypervae.cli import main
 from hypervae.training import NonFiniteError, Trainer, load_checkpoint, load_run_config
 
@@ -176,14 +178,14 @@ def test_nonfinite_keys_in_yaml(tmp_path):
 def test_unknown_config_keys_name_key_and_section(tmp_path, text, key, section, capsys):
     path = tmp_path / "run.yaml"
     path.write_text(text)
-    with pytest.raises(ValueError, match=f"section '{section}'") as info:
+    where = f"RunConfig.{section}" if key is None else f"RunConfig.{section}.{key}: unknown key"
+    with pytest.raises(ConfigError, match=re.escape(where)) as info:
         load_run_config(path)
-    if key is not None:
-        assert f"unknown key '{key}'" in str(info.value)
+    assert "run.yaml" in str(info.value)
     argv = ["train", "--config", str(path), "--data", "sample:g", "--save-dir", str(tmp_path)]
     assert main(argv) != 0
     err = capsys.readouterr().err
-    assert f"section '{section}'" in err
+    assert where in err
     assert "Traceback" not in err
     assert not (tmp_path / "checkpoints").exists()
 
@@ -219,6 +221,7 @@ def test_mid_epoch_checkpoint_resumes_exactly(tiny_graphs, make_model, tmp_path)
 CHILD = """
 import sys, time
 import hypervae as hv
+from hypervae._config import ConfigError
 from hypervae.cli import main
 original = hv.HyperVAE.compute_loss
 def slow(self, *args, **kwargs):
