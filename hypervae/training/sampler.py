@@ -4,7 +4,7 @@ data loaders built on them."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sized
 from typing import Any
 
 import torch
@@ -72,7 +72,7 @@ class EpochBatchSampler:
 
 
 def make_loader(
-    data: Sequence[Any],
+    data: Sized,
     sampler: EpochBatchSampler,
     workers: int,
     generator: torch.Generator | None,

@@ -35,7 +35,7 @@ import contextlib
 import dataclasses
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sized
 from pathlib import Path
 from typing import Any, cast
 
@@ -92,8 +92,8 @@ class Trainer:
     def __init__(
         self,
         model: nn.Module,
-        train_data: Sequence[Any],
-        val_data: Sequence[Any] | None = None,
+        train_data: Sized,
+        val_data: Sized | None = None,
         config: TrainingConfig | dict[str, Any] | None = None,
         save_dir: str | Path | None = None,
         normalization: GraphNormalization | None = None,

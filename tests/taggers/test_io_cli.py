@@ -18,8 +18,9 @@ def test_save_load_round_trip(tmp_path, jets):
     model = build_tagger("part", **TINY_PART).eval()
     save_tagger(model, tmp_path / "m", metrics={"accuracy": 0.25})
     record = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert record["class"] == "ParticleTransformer"
-    assert record["metrics"] == {"accuracy": 0.25}
+    assert (record["class"], record["format"]) == ("ParticleTransformer", 2)
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text()) == {"accuracy": 0.25}
+    assert (tmp_path / "m" / "model.safetensors").is_file()
     again = load_tagger(tmp_path / "m")
     p4, mask = jets
     torch.testing.assert_close(again(p4, mask), model(p4, mask), rtol=0, atol=0)
@@ -43,7 +44,7 @@ def test_train_tagger_command(tmp_path, monkeypatch, capsys):
     overrides = {"dims": [8], "depths": [1], "num_heads": [2], "patch_size": 8}
     args = parser.parse_args(
         ["train-tagger", "--model", "phat", "--types", "q", "t", "--epochs", "1",
-         "--batch-size", "20", "--config", json.dumps(overrides), "--out", str(tmp_path)]
+         "--batch-size", "20", "--config", json.dumps(overrides), "-o", str(tmp_path)]
     )  # fmt: skip
     assert args.func(args) == 0
     metrics = json.loads(capsys.readouterr().out)

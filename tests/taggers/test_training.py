@@ -16,7 +16,7 @@ from hypervae.taggers import (
     toy_jets,
     train_tagger,
 )
-from hypervae.taggers.training import _lr_factor
+from hypervae.training import flat_then_decay
 
 from .conftest import TINY_PART, TINY_PHAT
 
@@ -47,10 +47,10 @@ def test_tagger_data_from_jets_concat_subset():
 
 def test_schedule_is_flat_then_decays_to_final_fraction():
     cfg = TaggerTrainingConfig(flat_fraction=0.7, final_lr_fraction=0.01)
-    assert _lr_factor(0, 100, cfg) == 1.0
-    assert _lr_factor(69, 100, cfg) == 1.0
-    assert _lr_factor(85, 100, cfg) == pytest.approx(0.1)
-    assert _lr_factor(100, 100, cfg) == pytest.approx(0.01)
+    assert flat_then_decay(0, 100, 0.7, 0.01) == 1.0
+    assert flat_then_decay(69, 100, 0.7, 0.01) == 1.0
+    assert flat_then_decay(85, 100, 0.7, 0.01) == pytest.approx(0.1)
+    assert flat_then_decay(100, 100, 0.7, 0.01) == pytest.approx(0.01)
     assert TaggerTrainingConfig.from_json(cfg.to_json()) == cfg
 
 
@@ -73,7 +73,7 @@ def test_tiny_training_separates_one_from_three_prongs(name, cfg):
     train, val, test = _two_classes(200, 0), _two_classes(50, 10), _two_classes(100, 20)
     model = build_tagger(name, **{**cfg, "num_classes": 2})
     before = evaluate_tagger(model, test)
-    history = train_tagger(model, train, val, {"epochs": 12, "batch_size": 32, "lr": 2e-2})
+    history = train_tagger(model, train, val, {"max_epochs": 12, "batch_size": 32, "lr": 2e-2})
     assert len(history) == 12
     assert history[-1]["lr"] == pytest.approx(2e-2 * 0.01)
     after = evaluate_tagger(model, test, ["one", "three"])
