@@ -67,6 +67,7 @@ def test_build_tagger():
         build_tagger("gnn", 2)
 
 
+@pytest.mark.slow  # 12-15 s each; the fast tests below train for one or two epochs
 @pytest.mark.parametrize(("name", "cfg"), [("part", TINY_PART), ("phat", TINY_PHAT)])
 def test_tiny_training_separates_one_from_three_prongs(name, cfg):
     torch.manual_seed(0)

@@ -232,6 +232,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow  # about 30 s; fast resume tests: test_mid_epoch_checkpoint_resumes_exactly
 def test_sigkill_mid_epoch_then_resume(tmp_path):
     """A run killed (SIGKILL) right after a mid-epoch checkpoint resumes to the same end."""
     root = tmp_path / "graphs"
@@ -299,6 +300,11 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
     assert same_state(a, b)
     epochs = [r["epoch"] for r in jsonl(save) if r["tag"] == "epoch"]
     assert epochs == [0, 1]
+    # the steps the killed run logged after its last checkpoint are not there twice
+    steps = [r["step"] for r in jsonl(save) if r["tag"] == "train"]
+    assert steps == list(range(1, 13))
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
+    assert strip(jsonl(save)) == strip(jsonl(tmp_path / "straight"))
 
 
 # ---------------------------------------------------------------- no half-written outputs
