@@ -31,6 +31,30 @@ def test_save_load_round_trip(tmp_path, jets):
         load_tagger(tmp_path / "nothing")
 
 
+def test_old_tagger_directories_still_load(tmp_path, jets):
+    torch.manual_seed(0)
+    model = build_tagger("part", **TINY_PART).eval()
+    old = tmp_path / "old"
+    old.mkdir()
+    record = {"class": "ParticleTransformer", "config": model.config.to_dict(), "metrics": {}}
+    (old / "config.json").write_text(json.dumps(record))
+    torch.save(model.state_dict(), old / "weights.pt")
+    with pytest.warns(DeprecationWarning, match=r"save_tagger\(load_tagger\(d\), d\)"):
+        again = load_tagger(old)
+    p4, mask = jets
+    torch.testing.assert_close(again(p4, mask), model(p4, mask), rtol=0, atol=0)
+    save_tagger(again, old)  # the conversion the warning names
+    assert (old / "model.safetensors").is_file()
+    torch.testing.assert_close(load_tagger(old)(p4, mask), model(p4, mask), rtol=0, atol=0)
+    (old / "weights.pt").write_bytes(b"not a torch file")
+    (old / "config.json").write_text(json.dumps(record))
+    with (
+        pytest.warns(DeprecationWarning, match="old tagger directory"),
+        pytest.raises(ValueError, match=r"weights\.pt"),
+    ):
+        load_tagger(old)
+
+
 def test_train_tagger_command(tmp_path, monkeypatch, capsys):
     prongs = {"q": 1, "t": 3}
 

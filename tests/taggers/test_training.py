@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import math
+
 import awkward as ak
 import numpy as np
 import pytest
 import torch
 
+from hypervae._config import ConfigError
 from hypervae.taggers import (
     ParticleTransformer,
     PHATJeT,
@@ -12,6 +15,7 @@ from hypervae.taggers import (
     TaggerTrainingConfig,
     build_tagger,
     evaluate_tagger,
+    load_tagger,
     predict_proba,
     toy_jets,
     train_tagger,
@@ -86,3 +90,67 @@ def test_tiny_training_separates_one_from_three_prongs(name, cfg):
     expected = torch.nn.functional.cross_entropy(torch.log(torch.tensor(probs)), val.labels)
     assert expected.item() == pytest.approx(best, rel=1e-4)  # best epoch restored
     assert np.allclose(probs.sum(1), 1.0)
+
+
+class Stop(Exception):
+    """Stands for a crash after an epoch."""
+
+
+def test_train_tagger_resumes_exactly(tmp_path):
+    data = _two_classes(24, 0)
+    val = _two_classes(8, 5)
+    cfg = {"max_epochs": 2, "batch_size": 16, "lr": 1e-2, "restore_best": False}
+
+    def tagger(seed=0):
+        torch.manual_seed(seed)
+        return build_tagger("phat", **{**TINY_PHAT, "num_classes": 2})  # dropout 0.1: RNG used
+
+    torch.manual_seed(7)
+    straight = tagger()
+    history = train_tagger(straight, data, val, cfg, save_dir=tmp_path / "a")
+
+    def crash(record):
+        raise Stop
+
+    torch.manual_seed(7)
+    with pytest.raises(Stop):
+        train_tagger(tagger(), data, val, cfg, callback=crash, save_dir=tmp_path / "b")
+    torch.manual_seed(123)  # whatever happens in between does not matter
+    resumed = tagger(seed=1)
+    again = train_tagger(resumed, data, val, cfg, save_dir=tmp_path / "b", resume=True)
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]
+    assert strip(again) == strip(history)
+    for name, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+    assert (tmp_path / "b" / "final" / "model.safetensors").is_file()
+    assert type(load_tagger(tmp_path / "b" / "best")) is PHATJeT
+
+
+def test_train_tagger_mixed_precision_and_accumulation():
+    data = _two_classes(20, 0)
+    torch.manual_seed(0)
+    model = build_tagger("part", **{**TINY_PART, "num_classes": 2})
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = {"max_epochs": 1, "batch_size": 8, "accumulation_steps": 2, "precision": "bf16",
+           "grad_clip": 1.0}  # fmt: skip
+    history = train_tagger(model, data, None, cfg)
+    assert math.isfinite(history[0]["train_loss"])
+    assert 0.0 <= history[0]["train_accuracy"] <= 1.0
+    assert not all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    assert not model.training
+
+
+def test_tagger_config_is_checked_and_renamed():
+    with pytest.raises(ConfigError, match=r"TaggerTrainingConfig\.batch_size: must be >= 1"):
+        TaggerTrainingConfig.from_dict({"batch_size": 0})
+    with pytest.raises(ConfigError, match=r"TaggerTrainingConfig\.precision: must be one of"):
+        TaggerTrainingConfig(precision="fp8")
+    with pytest.warns(DeprecationWarning, match="'epochs' is deprecated"):
+        cfg = TaggerTrainingConfig.from_dict({"epochs": 3})
+    assert cfg.max_epochs == 3
+    with pytest.warns(DeprecationWarning, match="use max_epochs"):
+        assert cfg.epochs == 3
+    with pytest.warns(DeprecationWarning, match="device=None"):
+        assert TaggerTrainingConfig(device=None).device == "auto"
+    inner = cfg.training_config()
+    assert (inner.optimizer, inner.schedule, inner.max_epochs) == ("ranger", "flat_decay", 3)
