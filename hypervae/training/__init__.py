@@ -19,6 +19,7 @@ from .config import (
 from .data import TrainingData, edge_normalization, jet_norm_from_graphs, load_training_data
 from .logging import MetricsLogger, tensorboard_available, truncate_metrics
 from .objective import LossFn, TrainState, vae_loss
+from .ranger import Ranger
 from .schedules import flat_then_decay, gumbel_temperature, lr_factor, warmup_cosine
 from .trainer import EpochBatchSampler, NonFiniteError, Trainer
 
@@ -31,6 +32,7 @@ __all__ = [
     "LossFn",
     "MetricsLogger",
     "NonFiniteError",
+    "Ranger",
     "RunConfig",
     "TrainState",
     "Trainer",

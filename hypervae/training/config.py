@@ -93,7 +93,7 @@ class TrainingConfig(Config):
         flat_fraction: ``flat_decay``: fraction of the steps at the peak learning rate.
         final_lr_fraction: ``flat_decay``: learning rate at the last step over the peak.
         optimizer: ``"adamw"`` (no weight decay on biases and norms) or ``"ranger"``
-            (:class:`~hypervae.taggers.ranger.Ranger`, RAdam + Lookahead).
+            (:class:`~hypervae.training.ranger.Ranger`, RAdam + Lookahead).
         weight_decay: Weight decay (decoupled for AdamW, L2 for Ranger).
         betas: Adam betas.
         lookahead_k, lookahead_alpha: Ranger's Lookahead period and step size.

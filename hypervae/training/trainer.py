@@ -171,7 +171,7 @@ class Trainer:
         cfg = self.config
         params = [p for p in self.model.parameters() if p.requires_grad]
         if cfg.optimizer == "ranger":
-            from ..taggers.ranger import Ranger
+            from .ranger import Ranger
 
             return Ranger(
                 params, lr=cfg.lr, weight_decay=cfg.weight_decay,

@@ -303,7 +303,7 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
     # the steps the killed run logged after its last checkpoint are not there twice
     steps = [r["step"] for r in jsonl(save) if r["tag"] == "train"]
     assert steps == list(range(1, 13))
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "time"} for r in rows]
     assert strip(jsonl(save)) == strip(jsonl(tmp_path / "straight"))
 
 
