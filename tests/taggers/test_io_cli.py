@@ -76,3 +76,30 @@ def test_train_tagger_command(tmp_path, monkeypatch, capsys):
     model = load_tagger(tmp_path)
     assert model.config.dims == (8,)
     assert model.config.num_classes == 2
+    assert json.loads((tmp_path / "metrics.json").read_text())["types"] == ["q", "t"]
+    # --resume continues the run in the output directory to more epochs
+    args = parser.parse_args(
+        ["train-tagger", "--model", "phat", "--types", "q", "t", "--epochs", "2",
+         "--batch-size", "20", "--config", json.dumps(overrides), "-o", str(tmp_path),
+         "--resume"]
+    )  # fmt: skip
+    assert args.func(args) == 0
+    rows = [json.loads(r) for r in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows if r["tag"] == "epoch"] == [0, 1]
+    assert [r["step"] for r in rows if r["tag"] == "train"] == list(range(1, 9))  # 4 a epoch
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--batch-size", "0", "argument --batch-size: must be >= 1, got 0"),
+        ("--seed", "1e23", "argument --seed: expected an integer seed"),
+        ("--epochs", "x", "argument --epochs: expected a positive integer, got 'x'"),
+    ],
+)
+def test_train_tagger_bad_numbers_name_the_option(option, value, expected, capsys):
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train-tagger", "-o", "x", option, value])
+    assert expected in capsys.readouterr().err
