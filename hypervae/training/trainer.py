@@ -116,12 +116,14 @@ class Trainer:
         self.distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
         self.rank = torch.distributed.get_rank() if self.distributed else 0
         self.world_size = torch.distributed.get_world_size() if self.distributed else 1
-        model_cfg = getattr(model, "config", None)
-        if cfg.free_bits is not None and model_cfg is not None:
+        model_cfg: Any = getattr(model, "config", None)
+        if cfg.free_bits is not None and hasattr(model_cfg, "free_bits"):
             # a changed copy for this model: the user's config object is left as it is
-            replace = getattr(model_cfg, "replace", None)
-            new = replace(free_bits=float(cfg.free_bits)) if replace else None
-            model.config = new or dataclasses.replace(model_cfg, free_bits=float(cfg.free_bits))
+            if hasattr(model_cfg, "replace"):
+                new_cfg = model_cfg.replace(free_bits=float(cfg.free_bits))
+            else:
+                new_cfg = dataclasses.replace(model_cfg, free_bits=float(cfg.free_bits))
+            setattr(model, "config", new_cfg)  # noqa: B010
         self.model = model.to(self.device)
         self.loss_module: nn.Module = LossModule(self.model, self.loss_fn)
         if self.distributed:
@@ -130,6 +132,9 @@ class Trainer:
             ids = [self.device.index or 0] if self.device.type == "cuda" else None
             self.loss_module = DistributedDataParallel(self.loss_module, device_ids=ids)
         self.train_data, self.val_data = train_data, val_data
+        if not len(train_data):
+            msg = "train_data: the dataset is empty (need at least one example)"
+            raise ValueError(msg)
         self.train_sampler = EpochBatchSampler(
             len(train_data), cfg.batch_size, True, cfg.seed, self.rank, self.world_size
         )

@@ -89,6 +89,11 @@ def test_any_model_trains_with_its_loss_function_and_state(tmp_path):
     assert (tmp_path / "final" / "model.safetensors").is_file()
 
 
+def test_empty_training_data_is_named():
+    with pytest.raises(ValueError, match="train_data: the dataset is empty"):
+        Trainer(make(), Pairs(0), None, CFG, loss_fn=regression_loss)
+
+
 def test_restore_best_loads_the_best_epoch():
     def misled(model, batch, state):  # from epoch 2 on, training pulls towards -y
         flip = state.training and state.epoch >= 2
