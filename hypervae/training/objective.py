@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
-__all__ = ["LossFn", "LossModule", "TrainState", "batch_length", "vae_loss"]
+__all__ = ["LossFn", "LossModule", "TrainState", "batch_length", "move_to", "vae_loss"]
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,31 @@ def vae_loss(model: nn.Module, batch: Any, state: TrainState) -> dict[str, Tenso
 
 
 def batch_length(batch: Any) -> int:
-    """Examples in a batch: ``num_graphs`` of a graph batch, else ``len(batch)``."""
+    """Examples in a batch: ``num_graphs`` of a graph batch, ``len`` of an object with a
+    length, else the length of its first tensor (tuples, lists, dicts of tensors)."""
     n = getattr(batch, "num_graphs", None)
-    return int(n) if n is not None else len(batch)
+    if n is not None:
+        return int(n)
+    if isinstance(batch, dict):
+        batch = list(batch.values())
+    if isinstance(batch, (list, tuple)):
+        return batch_length(batch[0])
+    return len(batch)
+
+
+def move_to(batch: Any, device: torch.device) -> Any:
+    """``batch`` on ``device``: ``batch.to(device)``, or element-wise for tuples, lists
+    and dicts (what torch's default collation gives).
+
+    Examples:
+        >>> move_to((torch.ones(2), [torch.zeros(1)]), torch.device("cpu"))[1][0].device.type
+        'cpu'
+    """
+    if isinstance(batch, dict):
+        return {k: move_to(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to(v, device) for v in batch)
+    return batch.to(device)
 
 
 class LossModule(nn.Module):

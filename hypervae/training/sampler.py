@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["EpochBatchSampler", "make_loader"]
+__all__ = ["EpochBatchSampler", "holds_graphs", "make_loader"]
 
 
 class EpochBatchSampler:
@@ -71,6 +71,15 @@ class EpochBatchSampler:
             yield chunk[start : start + per + (1 if self.rank < extra else 0)]
 
 
+def holds_graphs(data: Sized) -> bool:
+    """Whether ``data``'s items are torch_geometric graphs (batched by torch_geometric)."""
+    if not hasattr(data, "__getitem__") or not len(data):
+        return False
+    from torch_geometric.data.data import BaseData
+
+    return isinstance(data[0], BaseData)
+
+
 def make_loader(
     data: Sized,
     sampler: EpochBatchSampler,
@@ -78,10 +87,10 @@ def make_loader(
     generator: torch.Generator | None,
     collate_fn: Callable[[Any], Any] | None,
 ) -> Any:
-    """A DataLoader over ``data`` with ``sampler``: ``collate_fn``, else the dataset's
-    ``collate``, else torch_geometric's batching of graphs."""
-    collate = collate_fn or getattr(data, "collate", None)
-    if collate is None:  # graphs: torch_geometric batches them
+    """A DataLoader over ``data`` with ``sampler``: ``collate_fn`` when given; graphs are
+    batched by torch_geometric; else the dataset's ``collate`` method, else torch's
+    default collation."""
+    if collate_fn is None and holds_graphs(data):
         from torch_geometric.loader import DataLoader as GraphLoader
 
         return GraphLoader(
@@ -90,6 +99,11 @@ def make_loader(
             num_workers=workers,
             generator=generator,
         )
+    collate = collate_fn or getattr(data, "collate", None)
+    if collate is None:
+        from torch.utils.data import default_collate
+
+        collate = default_collate
     return torch.utils.data.DataLoader(
         data,  # type: ignore[arg-type]
         batch_sampler=sampler,

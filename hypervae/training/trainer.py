@@ -48,7 +48,7 @@ from ..losses.kl import kl_weight as kl_schedule
 from . import persistence
 from .config import RunConfig, TrainingConfig
 from .logging import MetricsLogger
-from .objective import LossFn, LossModule, TrainState, batch_length, vae_loss
+from .objective import LossFn, LossModule, TrainState, batch_length, move_to, vae_loss
 from .sampler import EpochBatchSampler, make_loader
 from .schedules import gumbel_temperature, lr_factor
 from .steps import NonFiniteError, all_reduce_mean, optimizer_step, scalar
@@ -251,7 +251,7 @@ class Trainer:
                             unit="batch", leave=False)  # fmt: skip
         self.optimizer.zero_grad(set_to_none=True)
         for i, cpu_batch in enumerate(self.train_loader, start=start):
-            batch = cpu_batch.to(self.device)
+            batch = move_to(cpu_batch, self.device)
             first = (i // cfg.accumulation_steps) * cfg.accumulation_steps
             group_size = min(cfg.accumulation_steps, n_micro - first)
             last_in_group = i == first + group_size - 1
@@ -319,7 +319,7 @@ class Trainer:
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(self.config.seed + 12345)
                 for cpu_batch in self.val_loader:
-                    batch = cpu_batch.to(self.device)
+                    batch = move_to(cpu_batch, self.device)
                     with self._autocast():
                         losses = self.loss_fn(self.model, batch, state)
                     n = batch_length(batch)

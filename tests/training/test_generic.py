@@ -89,6 +89,20 @@ def test_any_model_trains_with_its_loss_function_and_state(tmp_path):
     assert (tmp_path / "final" / "model.safetensors").is_file()
 
 
+def test_plain_tensor_datasets_use_default_collation():
+    data, val = Pairs(12), Pairs(4, seed=1)
+    pairs = torch.utils.data.TensorDataset(data.x, data.y)
+    val_pairs = torch.utils.data.TensorDataset(val.x, val.y)
+
+    def loss(model, batch, state):
+        x, y = batch  # what default_collate makes of (x, y) items
+        return regression_loss(model, Batch(x, y), state)
+
+    seen = Trainer(make(), Pairs(12), Pairs(4, seed=1), CFG, loss_fn=regression_loss)
+    plain = Trainer(make(), pairs, val_pairs, CFG, loss_fn=loss)
+    assert seen.fit() == plain.fit()
+
+
 def test_empty_training_data_is_named():
     with pytest.raises(ValueError, match="train_data: the dataset is empty"):
         Trainer(make(), Pairs(0), None, CFG, loss_fn=regression_loss)
