@@ -52,7 +52,7 @@ def test_checkpoint_loader_refuses_code(evil, tmp_path):
 
     make, marker = evil
     path = make(tmp_path / "last.pt", lambda p: {"format": "hypervae-checkpoint/1", "meta": p})
-    with pytest.raises(ValueError, match=r"last\.pt: refusing to load"):
+    with pytest.raises(ValueError, match=r"last\.pt: cannot be read as a weights-only"):
         load_checkpoint(path)
     assert not marker.exists()
 
@@ -67,7 +67,7 @@ def test_train_resume_refuses_code(evil, tmp_path, capsys):
     hv.datasets.save_parquet(synthetic_jets(4), jets)
     argv = ["train", "--data", str(jets), "--save-dir", str(save), "--resume", "-q"]
     assert main(argv) == 1
-    assert "refusing to load" in capsys.readouterr().err
+    assert "last.pt: cannot be read as a weights-only torch file" in capsys.readouterr().err
     assert not marker.exists()
 
 
@@ -80,8 +80,11 @@ def test_tagger_loader_refuses_code(evil, tmp_path):
     save_tagger(model, tmp_path / "tagger")
     assert not list((tmp_path / "tagger").glob("*.tmp"))
     assert type(load_tagger(tmp_path / "tagger")).__name__ == "PHATJeT"
+    # an old-format directory (config.json without "format", weights.pt)
+    old = {"class": "PHATJeT", "config": model.config.to_dict(), "metrics": {}}
+    (tmp_path / "tagger" / "config.json").write_text(json.dumps(old))
     make(tmp_path / "tagger" / "weights.pt", lambda p: {"w": p})
-    with pytest.raises(ValueError, match=r"weights\.pt: refusing to load"):
+    with pytest.raises(ValueError, match=r"weights\.pt: cannot be read as a weights-only"):
         load_tagger(tmp_path / "tagger")
     assert not marker.exists()
 
@@ -92,7 +95,7 @@ def test_truncated_checkpoint_is_named(tmp_path):
     path = save_checkpoint({"w": torch.ones(100), "meta": json.dumps({})}, tmp_path / "c.pt")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=r"c\.pt: checkpoint file is corrupted or truncated"):
+    with pytest.raises(ValueError, match=r"c\.pt: cannot be read .*truncated, corrupted"):
         load_checkpoint(path)
 
 
@@ -140,7 +143,7 @@ def test_source_never_unpickles():
                 names = {a.name for a in node.names}
                 if names & {"load", "loads", "Unpickler"}:
                     problems.append(f"{file.relative_to(ROOT)}:{node.lineno}: imports {names}")
-    assert torch_loads >= 2  # the scan does see the real loaders
+    assert torch_loads >= 1  # the scan does see the real loader (hypervae._io.safe_torch_load)
     assert not problems, "\n".join(problems)
 
 

@@ -22,10 +22,10 @@ import torch
 from torch import nn
 
 from ..taggers.metrics import auc_confidence_interval
+from ..taggers.presets import build_tagger
 from ..taggers.training import (
     TaggerData,
     TaggerTrainingConfig,
-    build_tagger,
     predict_proba,
     train_tagger,
 )

@@ -30,7 +30,6 @@ from .phat import *
 from .phat import __all__ as _phat_all
 from .presets import *
 from .presets import __all__ as _presets_all
-from .presets import build_tagger as _presets_build_tagger
 from .ranger import *
 from .ranger import __all__ as _ranger_all
 from .toy import *
@@ -54,5 +53,3 @@ __all__ = [
     *_presets_all,
 ]
 __all__ = list(dict.fromkeys(__all__))
-
-build_tagger = _presets_build_tagger  # the presets' one, not the copy in .training

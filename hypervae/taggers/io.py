@@ -1,6 +1,12 @@
-"""Saving and loading trained taggers: ``config.json`` plus a weights-only state dict.
+"""Saving and loading trained taggers in the one weights format of hypervae.
 
-Loading uses ``torch.load(..., weights_only=True)``, which never unpickles code.
+A tagger directory holds ``model.safetensors`` and ``config.json`` =
+``{"class": ..., "format": 2, "config": {...}}`` (:func:`hypervae._io.save_weights`),
+plus ``metrics.json`` when metrics are given. Loading never unpickles code.
+
+Directories written before (``weights.pt`` + ``config.json`` with ``class``, ``config``
+and ``metrics``) still load, with a DeprecationWarning saying how to convert them:
+``save_tagger(load_tagger(d), d)``.
 
 Example:
     >>> import tempfile
@@ -17,15 +23,20 @@ from __future__ import annotations
 
 import json
 import os
-import pickle  # only for its exception type; nothing is unpickled with it
-import tempfile
+import warnings
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import torch
 from torch import nn
 
-from ._config import ConfigMixin
+from .._io import (
+    atomic_write,
+    load_weights,
+    read_config_json,
+    resolve_device,
+    safe_torch_load,
+    save_weights,
+)
 from .particle_transformer import ParticleTransformer
 from .phat import PHATJeT
 
@@ -35,66 +46,58 @@ _CLASSES: dict[str, type[nn.Module]] = {
     "ParticleTransformer": ParticleTransformer,
     "PHATJeT": PHATJeT,
 }
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "weights.pt"
+METRICS_NAME = "metrics.json"
+#: The weights file of the old (format 1) tagger directories.
+LEGACY_WEIGHTS_NAME = "weights.pt"
 
 
 def save_tagger(
     model: nn.Module, directory: str | os.PathLike[str], metrics: dict[str, Any] | None = None
 ) -> Path:
-    """Writes ``config.json`` (class, config, optional metrics) and ``weights.pt``."""
+    """Writes ``model.safetensors``, ``config.json`` (class + config) and ``metrics.json``."""
     name = type(model).__name__
     if name not in _CLASSES:
         msg = f"save_tagger: unsupported model class {name}; expected one of {sorted(_CLASSES)}"
         raise TypeError(msg)
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    config = cast(ConfigMixin, model.config)  # every class in _CLASSES has a ConfigMixin config
-    record = {"class": name, "config": config.to_dict(), "metrics": metrics or {}}
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _atomic(directory / WEIGHTS_NAME, lambda tmp: torch.save(state, tmp))
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    _atomic(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
-    return directory
-
-
-def _atomic(path: Path, write: Any) -> None:
-    """``write(tmp)`` to a temporary file beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    config: dict[str, Any] = getattr(model, "config").to_dict()  # noqa: B009
+    path = save_weights(directory, model.state_dict(), name, config)
+    if metrics is not None:
+        atomic_write(path / METRICS_NAME, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    return path
 
 
 def load_tagger(directory: str | os.PathLike[str], device: str | None = None) -> nn.Module:
-    """Inverse of :func:`save_tagger`; returns the model in eval mode."""
+    """Inverse of :func:`save_tagger`; returns the model in eval mode on ``device`` (cpu).
+
+    Raises:
+        FileNotFoundError: No ``config.json`` in ``directory``.
+        ValueError: An unknown class, a bad config or unreadable weights (the file named).
+    """
     directory = Path(directory)
-    path = directory / CONFIG_NAME
+    path = directory / "config.json"
     if not path.is_file():
         msg = f"{path}: no tagger config here"
         raise FileNotFoundError(msg)
-    record = json.loads(path.read_text())
-    cls = _CLASSES.get(record.get("class", ""))
+    dev = resolve_device(device or "cpu")
+    name, values = read_config_json(directory)
+    legacy = name is None
+    if legacy:  # format 1: {"class", "config", "metrics"} beside weights.pt
+        name, values = values.get("class"), values.get("config", {})
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
     if cls is None:
-        msg = (
-            f"{path}: field 'class' is {record.get('class')!r}; expected one of {sorted(_CLASSES)}"
-        )
+        msg = f"{path}: field 'class' is {name!r}; expected one of {sorted(_CLASSES)}"
         raise ValueError(msg)
-    model = cls(record["config"])
-    weights = directory / WEIGHTS_NAME
-    try:
-        state = torch.load(weights, map_location=device or "cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        msg = (
-            f"{weights}: refusing to load: the file holds objects other than tensors "
-            f"(weights_only=True never runs code from a file); not saved by save_tagger "
-            f"or tampered with ({str(error).splitlines()[0]})"
+    model = cls(values)
+    if legacy:
+        weights = directory / LEGACY_WEIGHTS_NAME
+        warnings.warn(
+            f"{directory}: an old tagger directory ({LEGACY_WEIGHTS_NAME}); it still loads, "
+            f"but convert it to model.safetensors with save_tagger(load_tagger(d), d)",
+            DeprecationWarning,
+            stacklevel=2,
         )
-        raise ValueError(msg) from error
+        state = safe_torch_load(weights)
+    else:
+        state = load_weights(directory)
     model.load_state_dict(state)
-    return model.to(device or "cpu").eval()
+    return model.to(dev).eval()

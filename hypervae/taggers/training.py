@@ -1,10 +1,13 @@
-"""Training and evaluation of taggers: data container, Ranger + flat-then-decay schedule.
+"""Training and evaluation of taggers: the data container and the training recipe.
 
+Taggers train through the one :class:`hypervae.training.Trainer` (resume, mixed
+precision, accumulation, DDP, checkpoints, non-finite handling and logs come with it).
 The recipe follows the Particle Transformer training: the Ranger optimiser
 (:class:`~hypervae.taggers.ranger.Ranger`, lr ``1e-3``), a learning rate kept flat for
-the first 70% of the steps and then decayed exponentially to 1% of its value, cross
-entropy, and bfloat16 mixed precision on CUDA (the models autocast themselves). The best
-epoch on the validation split (lowest loss) is restored at the end.
+the first 70% of the steps and then decayed exponentially to 1% of its value
+(:func:`hypervae.training.flat_then_decay`), cross entropy, and bfloat16 mixed precision
+on CUDA (the models autocast themselves). The best epoch on the validation split (lowest
+loss) is restored at the end.
 
 Example:
     >>> from hypervae.taggers import TaggerData, build_tagger, toy_jets, train_tagger
@@ -12,19 +15,19 @@ Example:
     >>> jets = ak.concatenate([toy_jets(64, 1, seed=0), toy_jets(64, 3, seed=1)])
     >>> data = TaggerData.from_jets(jets, labels=[0] * 64 + [1] * 64)
     >>> model = build_tagger("phat", num_classes=2, dims=(8,), depths=(1,), num_heads=(2,))
-    >>> history = train_tagger(model, data, config={"epochs": 1, "batch_size": 32})
+    >>> history = train_tagger(model, data, config={"max_epochs": 1, "batch_size": 32})
     >>> len(history), sorted(history[0])[:2]
     (1, ['epoch', 'lr'])
 """
 
 from __future__ import annotations
 
-import copy
-import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import awkward as ak
 import numpy as np
@@ -32,21 +35,44 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._config import Config, bounded
+from .._io import resolve_device
 from ..physics.kinematics import to_padded
-from ._config import ConfigMixin
+from ..training.config import MAX_SEED, TrainingConfig, auto_device, renamed_epochs
+from ..training.objective import TrainState
 from .metrics import tagging_metrics
-from .particle_transformer import ParticleTransformer, ParticleTransformerConfig
-from .phat import PRESETS, PHATJeT, PHATJeTConfig
-from .ranger import Ranger
 
 __all__ = [
+    "TaggerBatch",
     "TaggerData",
     "TaggerTrainingConfig",
-    "build_tagger",
     "evaluate_tagger",
     "predict_proba",
+    "tagger_loss",
     "train_tagger",
 ]
+
+
+@dataclass
+class TaggerBatch:
+    """One batch of a :class:`TaggerData`: padded particles, mask, class labels.
+
+    Shapes:
+        p4: ``[B, P, 4]``; mask: ``[B, P]``; labels: ``[B]``; extra: ``[B, P, K]`` or None.
+    """
+
+    p4: Tensor
+    mask: Tensor
+    labels: Tensor
+    extra: Tensor | None = None
+
+    def to(self, device: torch.device | str) -> TaggerBatch:
+        """The batch on ``device``."""
+        extra = None if self.extra is None else self.extra.to(device)
+        return TaggerBatch(self.p4.to(device), self.mask.to(device), self.labels.to(device), extra)
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
 
 
 @dataclass
@@ -123,6 +149,17 @@ class TaggerData:
     def __len__(self) -> int:
         return int(self.p4.shape[0])
 
+    def __getitems__(self, indices: Sequence[int]) -> TaggerBatch:
+        """The batch of the jets at ``indices`` (what a DataLoader's batch sampler asks)."""
+        idx = torch.as_tensor(list(indices), dtype=torch.long)
+        extra = None if self.extra is None else self.extra[idx]
+        return TaggerBatch(self.p4[idx], self.mask[idx], self.labels[idx], extra)
+
+    @staticmethod
+    def collate(batch: TaggerBatch) -> TaggerBatch:
+        """The DataLoader's collate function: :meth:`__getitems__` already built the batch."""
+        return batch
+
     def subset(self, index: Any) -> TaggerData:
         """The jets at ``index`` (indices, slice or boolean mask)."""
         index = torch.as_tensor(index) if not isinstance(index, slice) else index
@@ -150,85 +187,121 @@ class TaggerData:
             )
 
 
-@dataclass
-class TaggerTrainingConfig(ConfigMixin):
-    """Training hyper-parameters (defaults: the ParT recipe).
+@dataclass(frozen=True)
+class TaggerTrainingConfig(Config):
+    """Training hyper-parameters of a tagger (defaults: the ParT recipe).
 
     Attributes:
-        epochs: Passes over the training data.
-        batch_size: Jets per step.
+        max_epochs: Passes over the training data (``epochs`` is accepted by
+            :meth:`from_dict` with a DeprecationWarning).
+        batch_size: Jets per micro-batch.
         lr: Peak learning rate of Ranger.
         weight_decay: L2 weight decay of RAdam.
         lookahead_k, lookahead_alpha: Lookahead period and step size.
         flat_fraction: Fraction of steps at the peak learning rate.
         final_lr_fraction: Learning rate at the last step over the peak.
-        label_smoothing: Cross-entropy label smoothing.
+        label_smoothing: Cross-entropy label smoothing (training only).
         grad_clip: Maximal gradient norm (``None``: no clipping).
-        device: ``"cpu"``, ``"cuda"``...; by default CUDA when available.
-        seed: Seed of initial shuffling.
+        accumulation_steps: Micro-batches per optimiser step.
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA) autocast of the Trainer.
+        patience: Epochs without improvement before stopping (``0``: never).
+        checkpoint_every_steps: Also write ``last.pt`` every this many steps (with a
+            ``save_dir``).
+        nonfinite: ``"stop"`` or ``"skip"`` on a non-finite loss or gradient.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda[:N]"``
+            (``None``: deprecated spelling of ``"auto"``).
+        seed: Seed of the shuffling.
         restore_best: Restore the weights of the epoch with the lowest validation loss.
+        progress: Show progress bars.
 
     Examples:
-        >>> TaggerTrainingConfig.from_dict({"epochs": 3}).flat_fraction
+        >>> TaggerTrainingConfig.from_dict({"max_epochs": 3}).flat_fraction
         0.7
     """
 
-    epochs: int = 20
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    lookahead_k: int = 6
-    lookahead_alpha: float = 0.5
-    flat_fraction: float = 0.7
-    final_lr_fraction: float = 0.01
-    label_smoothing: float = 0.0
-    grad_clip: float | None = None
-    device: str | None = None
-    seed: int = 0
+    max_epochs: int = bounded(20, ge=1)
+    batch_size: int = bounded(256, ge=1)
+    lr: float = bounded(1e-3, gt=0)
+    weight_decay: float = bounded(0.0, ge=0)
+    lookahead_k: int = bounded(6, ge=1)
+    lookahead_alpha: float = bounded(0.5, gt=0, le=1)
+    flat_fraction: float = bounded(0.7, ge=0, le=1)
+    final_lr_fraction: float = bounded(0.01, gt=0, le=1)
+    label_smoothing: float = bounded(0.0, ge=0, lt=1)
+    grad_clip: float | None = bounded(None, gt=0)
+    accumulation_steps: int = bounded(1, ge=1)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    patience: int = bounded(0, ge=0)
+    checkpoint_every_steps: int = bounded(0, ge=0)
+    nonfinite: Literal["stop", "skip"] = "stop"
+    device: str | None = "auto"
+    seed: int = bounded(0, ge=0, le=MAX_SEED)
     restore_best: bool = True
+    progress: bool = False
 
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            msg = "TaggerTrainingConfig.epochs and batch_size must be >= 1"
-            raise ValueError(msg)
-        if not 0.0 <= self.flat_fraction <= 1.0 or not 0.0 < self.final_lr_fraction <= 1.0:
-            msg = "TaggerTrainingConfig.flat_fraction must be in [0, 1] and final_lr_fraction in (0, 1]"
-            raise ValueError(msg)
+    def validate(self) -> None:
+        """``device=None`` -> ``"auto"`` (deprecated)."""
+        auto_device(self)
+
+    @classmethod
+    def _from_dict(cls, values: Any, path: str) -> TaggerTrainingConfig:
+        return super()._from_dict(renamed_epochs(cls, values), path)
+
+    @property
+    def epochs(self) -> int:
+        """Deprecated name of :attr:`max_epochs`."""
+        warnings.warn(
+            "TaggerTrainingConfig.epochs is deprecated; use max_epochs",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.max_epochs
+
+    def training_config(self) -> TrainingConfig:
+        """The :class:`~hypervae.training.TrainingConfig` of this recipe."""
+        return TrainingConfig(
+            batch_size=self.batch_size, max_epochs=self.max_epochs, lr=self.lr,
+            min_lr=0.0, warmup_steps=0, schedule="flat_decay",
+            flat_fraction=self.flat_fraction, final_lr_fraction=self.final_lr_fraction,
+            optimizer="ranger", weight_decay=self.weight_decay,
+            lookahead_k=self.lookahead_k, lookahead_alpha=self.lookahead_alpha,
+            grad_clip=self.grad_clip or 0.0, accumulation_steps=self.accumulation_steps,
+            precision=self.precision, patience=self.patience, restore_best=self.restore_best,
+            checkpoint_every=0, checkpoint_every_steps=self.checkpoint_every_steps,
+            nonfinite=self.nonfinite, seed=self.seed, device=self.device,
+            progress=self.progress, tensorboard=False, log_every=1,
+        )  # fmt: skip
 
 
-def build_tagger(name: str, num_classes: int, **overrides: Any) -> nn.Module:
-    """A tagger by name: ``"part"`` / ``"particle_transformer"``, ``"phat"`` (small) or
-    ``"phat-small"``, ``"phat-medium"``, ``"phat-large"``, with config fields overridden.
+def tagger_loss(
+    label_smoothing: float = 0.0,
+) -> Callable[[nn.Module, Any, TrainState], dict[str, Tensor]]:
+    """The taggers' loss function for the Trainer: cross entropy (``"total"``, with
+    ``label_smoothing`` in training only) and ``"accuracy"``.
 
     Examples:
-        >>> build_tagger("phat-medium", 3).config.dims
-        (96, 192, 384)
+        >>> model = build_tagger("phat", 2, dims=(8,), depths=(1,), num_heads=(2,))
+        >>> from hypervae.taggers import toy_jets
+        >>> from hypervae.training import TrainState
+        >>> data = TaggerData.from_jets(toy_jets(4, 1, seed=0), labels=[0, 1, 0, 1])
+        >>> batch = data.__getitems__([0, 1, 2, 3])
+        >>> terms = tagger_loss()(model, batch, TrainState(0, 0, 0.0, training=False))
+        >>> sorted(terms)
+        ['accuracy', 'total']
     """
-    key = name.lower().replace("_", "-")
-    if key in ("part", "particle-transformer"):
-        return ParticleTransformer(ParticleTransformerConfig(num_classes=num_classes, **overrides))
-    if key == "phat" or key.startswith("phat-"):
-        preset = key.split("-", 1)[1] if "-" in key else "small"
-        if preset not in PRESETS:
-            msg = f"unknown PHAT-JeT preset {preset!r}; expected one of {sorted(PRESETS)}"
-            raise ValueError(msg)
-        return PHATJeT(PHATJeTConfig.preset(preset, num_classes=num_classes, **overrides))
-    msg = f"unknown tagger {name!r}; expected 'part' or 'phat[-small|-medium|-large]'"
-    raise ValueError(msg)
+    return _TaggerLoss(label_smoothing)
 
 
-def _device(config: TaggerTrainingConfig) -> torch.device:
-    if config.device is not None:
-        return torch.device(config.device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+class _TaggerLoss:
+    def __init__(self, label_smoothing: float) -> None:
+        self.label_smoothing = float(label_smoothing)
 
-
-def _lr_factor(step: int, total: int, config: TaggerTrainingConfig) -> float:
-    flat = int(config.flat_fraction * total)
-    if step < flat or total <= flat:
-        return 1.0
-    progress = (step - flat) / max(total - flat, 1)
-    return math.exp(math.log(config.final_lr_fraction) * progress)
+    def __call__(self, model: nn.Module, batch: Any, state: TrainState) -> dict[str, Tensor]:
+        logits = model(batch.p4, batch.mask, batch.extra).float()
+        smoothing = self.label_smoothing if state.training else 0.0
+        loss = F.cross_entropy(logits, batch.labels, label_smoothing=smoothing)
+        accuracy = (logits.argmax(-1) == batch.labels).float().mean()
+        return {"total": loss, "accuracy": accuracy.detach()}
 
 
 @torch.no_grad()
@@ -248,7 +321,7 @@ def predict_proba(
     model: nn.Module, data: TaggerData, batch_size: int = 512, device: str | None = None
 ) -> np.ndarray:
     """Class probabilities ``[N, C]`` of ``model`` on ``data`` (eval mode, no gradient)."""
-    dev = torch.device(device) if device else next(model.parameters()).device
+    dev = resolve_device(device) if device else next(model.parameters()).device
     return _loss_and_probs(model, data, batch_size, dev)[1]
 
 
@@ -274,8 +347,13 @@ def train_tagger(
     val: TaggerData | None = None,
     config: TaggerTrainingConfig | dict[str, Any] | None = None,
     callback: Callable[[dict[str, float]], None] | None = None,
+    *,
+    save_dir: str | Path | None = None,
+    resume: bool = False,
 ) -> list[dict[str, float]]:
     """Trains ``model`` in place with Ranger and the flat-then-decay schedule.
+
+    A thin wrapper of :class:`hypervae.training.Trainer` with :func:`tagger_loss`.
 
     Arguments:
         model: A tagger mapping ``(p4, mask, extra)`` to logits.
@@ -283,59 +361,44 @@ def train_tagger(
         val: Validation jets (loss and accuracy per epoch; best epoch restored).
         config: A :class:`TaggerTrainingConfig` or a dict of its fields.
         callback: Called with each epoch's record.
+        save_dir: Where checkpoints, ``best/``, ``final/`` and ``metrics.jsonl`` go
+            (``None``: nothing is written).
+        resume: Continue from ``save_dir/checkpoints/last.pt``.
 
     Returns:
-        One record per epoch: ``epoch, lr, train_loss, seconds`` and, with ``val``,
-        ``val_loss, val_accuracy``.
+        One record per epoch: ``epoch, lr, train_loss, train_accuracy`` and, with
+        ``val``, ``val_loss, val_accuracy``; ``seconds`` for the epochs of this call.
     """
+    from ..training import Trainer
+
     cfg = TaggerTrainingConfig.coerce(config)
-    device = _device(cfg)
-    model.to(device)
-    optimiser = Ranger(
-        model.parameters(),
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        k=cfg.lookahead_k,
-        alpha=cfg.lookahead_alpha,
-    )
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    total = cfg.epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: _lr_factor(step, total, cfg)
-    )
-    generator = torch.Generator().manual_seed(cfg.seed)
-    history: list[dict[str, float]] = []
-    best_loss, best_state = math.inf, None
-    for epoch in range(cfg.epochs):
-        start = time.perf_counter()
-        model.train()
-        total_loss = 0.0
-        for p4, mask, extra, labels in train.batches(cfg.batch_size, generator, device):
-            logits = model(p4, mask, extra)
-            loss = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimiser.step()
-            schedule.step()
-            total_loss += loss.item() * labels.shape[0]
-        record = {
-            "epoch": float(epoch),
-            "lr": optimiser.param_groups[0]["lr"],
-            "train_loss": total_loss / len(train),
-        }
-        if val is not None:
-            val_loss, probs = _loss_and_probs(model, val, 4 * cfg.batch_size, device)
-            record["val_loss"] = val_loss
-            record["val_accuracy"] = float((probs.argmax(1) == val.labels.numpy()).mean())
-            if val_loss < best_loss:
-                best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
-        record["seconds"] = time.perf_counter() - start
-        history.append(record)
+    seconds: dict[int, float] = {}
+    clock = [time.perf_counter()]
+
+    def on_epoch(record: dict[str, float]) -> None:
+        now = time.perf_counter()
+        seconds[int(record["epoch"])] = now - clock[0]
+        clock[0] = now
         if callback is not None:
-            callback(record)
-    if cfg.restore_best and best_state is not None:
-        model.load_state_dict(best_state)
+            callback(_tagger_record(record, seconds))
+
+    trainer = Trainer(
+        model, train, val if val is not None and len(val) else None, cfg.training_config(),
+        save_dir=save_dir, loss_fn=tagger_loss(cfg.label_smoothing), on_epoch=on_epoch,
+    )  # fmt: skip
+    if resume:
+        trainer.resume()
+    trainer.fit()
     model.eval()
-    return history
+    return [_tagger_record(r, seconds) for r in trainer.history]
+
+
+def _tagger_record(record: dict[str, float], seconds: dict[int, float]) -> dict[str, float]:
+    out = {"epoch": record["epoch"], "lr": record["lr"], "train_loss": record["train/total"],
+           "train_accuracy": record["train/accuracy"]}  # fmt: skip
+    if "val/total" in record:
+        out["val_loss"] = record["val/total"]
+        out["val_accuracy"] = record["val/accuracy"]
+    if int(record["epoch"]) in seconds:
+        out["seconds"] = seconds[int(record["epoch"])]
+    return out

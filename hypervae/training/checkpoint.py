@@ -1,80 +1,96 @@
-"""Atomic checkpoint files that load without unpickling code.
+"""Atomic checkpoint files that load without unpickling code, and the RNG states in them.
 
 A checkpoint is one ``torch.save`` file holding only tensors, containers of tensors and
 plain Python values (the model, optimiser, scheduler and scaler state dicts, the torch
-RNG states) plus a JSON string ``meta`` for everything else. :func:`load_checkpoint`
-reads it with ``torch.load(weights_only=True)``.
+RNG states) plus a JSON string ``meta`` for everything else. It is written with
+:func:`hypervae._io.atomic_write` and read with :func:`hypervae._io.safe_torch_load`
+(``weights_only=True``).
 """
 
 from __future__ import annotations
 
 import os
-import pickle  # only for its exception type; nothing is unpickled with it
-import tempfile
+import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import torch
 
-__all__ = ["CHECKPOINT_FORMAT", "atomic_write", "load_checkpoint", "save_checkpoint"]
+from .._io import atomic_write, safe_torch_load
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "atomic_write",
+    "load_checkpoint",
+    "numpy_rng_from_json",
+    "numpy_rng_to_json",
+    "python_rng_from_json",
+    "python_rng_to_json",
+    "save_checkpoint",
+]
 
 CHECKPOINT_FORMAT = "hypervae-checkpoint/1"
-
-
-def atomic_write(path: str | os.PathLike[str], write: Any) -> Path:
-    """Calls ``write(tmp_path)`` for a temporary file beside ``path``, then renames it.
-
-    Examples:
-        >>> d = tempfile.mkdtemp()
-        >>> atomic_write(Path(d) / "a.txt", lambda p: Path(p).write_text("x")).read_text()
-        'x'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Writes ``state`` (tensors, state dicts, a ``meta`` JSON string) atomically.
 
+    The folder is created when missing.
+
     Examples:
+        >>> import tempfile
         >>> p = Path(tempfile.mkdtemp()) / "c.pt"
         >>> _ = save_checkpoint({"w": torch.ones(2), "meta": "{}"}, p)
         >>> load_checkpoint(p)["w"].tolist()
         [1.0, 1.0]
     """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, **state}
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    return path
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str = "cpu") -> dict[str, Any]:
-    """Reads a checkpoint with ``weights_only=True`` (never unpickles code)."""
+    """Reads a checkpoint with ``weights_only=True`` (never unpickles code).
+
+    Raises:
+        FileNotFoundError: No such file (named).
+        ValueError: A corrupted, truncated or tampered file, or another format (named).
+    """
     path = Path(path)
     if not path.is_file():
         msg = f"no checkpoint file {str(path)!r}"
         raise FileNotFoundError(msg)
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        msg = (
-            f"{path}: refusing to load: the file holds objects other than tensors and plain "
-            f"values (weights_only=True never runs code from a file); not a hypervae "
-            f"checkpoint or a tampered one ({str(error).splitlines()[0]})"
-        )
-        raise ValueError(msg) from error
-    except (RuntimeError, EOFError) as error:  # zip archive cut short or damaged
-        msg = f"{path}: checkpoint file is corrupted or truncated ({error})"
-        raise ValueError(msg) from error
+    state = safe_torch_load(path, map_location=map_location)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
-        msg = f"{path}: format {found!r}, expected {CHECKPOINT_FORMAT!r}"
+        msg = f"{path}: checkpoint format {found!r}, expected {CHECKPOINT_FORMAT!r}"
         raise ValueError(msg)
     return state
+
+
+def numpy_rng_to_json() -> dict[str, Any]:
+    """numpy's global RNG state as JSON-compatible values."""
+    state = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())  # noqa: NPY002
+    name, keys, pos, has_gauss, cached = state
+    return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss),
+            "cached": float(cached)}  # fmt: skip
+
+
+def numpy_rng_from_json(s: dict[str, Any]) -> None:
+    """Restores numpy's global RNG from :func:`numpy_rng_to_json`."""
+    keys = np.array(s["keys"], dtype=np.uint32)
+    np.random.set_state((s["name"], keys, s["pos"], s["has_gauss"], s["cached"]))  # noqa: NPY002
+
+
+def python_rng_to_json() -> list[Any]:
+    """Python's ``random`` state as JSON-compatible values."""
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
+
+
+def python_rng_from_json(s: list[Any]) -> None:
+    """Restores Python's ``random`` from :func:`python_rng_to_json`."""
+    random.setstate((s[0], tuple(s[1]), s[2]))

@@ -17,9 +17,46 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["generate_command", "register", "train_command"]
+__all__ = ["generate_command", "positive_int", "register", "seed_int", "train_command"]
 
 _JET_TYPES = ("g", "q", "t", "w", "z", "mix")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse names the option in its message).
+
+    Examples:
+        >>> positive_int("3")
+        3
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"expected a positive integer, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if value < 1:
+        msg = f"must be >= 1, got {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type: an integer seed in ``[0, 2**32 - 1]``.
+
+    Examples:
+        >>> seed_int("7")
+        7
+    """
+    from .config import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_SEED:
+        msg = f"expected an integer seed from 0 to {MAX_SEED}, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _init_distributed() -> bool:
@@ -40,13 +77,13 @@ def train_command(args: argparse.Namespace) -> int:
     import torch
 
     from ..model import HyperVAE, HyperVAEConfig
-    from .config import RunConfig, TrainingConfig, load_run_config
+    from .config import load_run_config
     from .data import load_training_data
     from .trainer import Trainer
 
     run = load_run_config(args.config)
     overrides: dict[str, Any] = {}
-    for name in ("epochs", "batch_size", "device"):
+    for name in ("epochs", "batch_size", "device", "seed"):
         value = getattr(args, name, None)
         if value is not None:
             overrides["max_epochs" if name == "epochs" else name] = value
@@ -55,9 +92,7 @@ def train_command(args: argparse.Namespace) -> int:
     if args.no_tensorboard:
         overrides["tensorboard"] = False
     if overrides:
-        run = RunConfig(
-            run.model, run.graph, TrainingConfig.from_dict({**run.training.to_dict(), **overrides})
-        )
+        run = run.replace(training=run.training.replace(**overrides))
     save_dir = Path(args.save_dir)
     started = _init_distributed()
     try:
@@ -81,7 +116,7 @@ def train_command(args: argparse.Namespace) -> int:
         if args.init_from and not args.resume:
             init = HyperVAE.from_pretrained(args.init_from)
             model_cfg = init.config.to_dict()  # its architecture and jet normalisation
-        run = RunConfig(HyperVAEConfig.from_dict(model_cfg), run.graph, run.training)
+        run = run.replace(model=HyperVAEConfig.from_dict(model_cfg))
         torch.manual_seed(run.training.seed)
         model = HyperVAE(run.model) if init is None else init  # Trainer sets train mode
         trainer = Trainer(
@@ -183,8 +218,9 @@ def register(subparsers: Any) -> None:
         metavar="NAME|DIR",
         help="start from this model's weights and config (fine-tuning; ignored with --resume)",
     )
-    train.add_argument("--epochs", type=int, help="override training.max_epochs")
-    train.add_argument("--batch-size", type=int, help="override training.batch_size")
+    train.add_argument("--epochs", type=positive_int, help="override training.max_epochs")
+    train.add_argument("--batch-size", type=positive_int, help="override training.batch_size")
+    train.add_argument("--seed", type=seed_int, help="override training.seed (0 to 2**32 - 1)")
     train.add_argument("--device", help="override training.device (auto, cpu, cuda, cuda:1)")
     train.add_argument("--no-tensorboard", action="store_true", help="metrics.jsonl only")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

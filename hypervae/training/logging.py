@@ -12,7 +12,9 @@ from typing import Any
 
 from typing_extensions import Self
 
-__all__ = ["MetricsLogger", "tensorboard_available"]
+from .._io import atomic_write
+
+__all__ = ["MetricsLogger", "tensorboard_available", "truncate_metrics"]
 
 
 def tensorboard_available() -> bool:
@@ -24,16 +26,52 @@ def tensorboard_available() -> bool:
     return True
 
 
+def truncate_metrics(path: str | os.PathLike[str], step: int) -> int:
+    """Drops the lines of ``path`` (a ``metrics.jsonl``) logged after optimiser ``step``.
+
+    A half-written last line (a run killed while writing) is dropped too. Returns the
+    number of lines dropped.
+
+    Examples:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "metrics.jsonl"
+        >>> _ = p.write_text("".join(json.dumps({"step": s}) + "\\n" for s in (1, 2, 3)))
+        >>> truncate_metrics(p, 2), p.read_text().count("step")
+        (1, 2)
+    """
+    path = Path(path)
+    kept, dropped = [], 0
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+            keep = int(record["step"]) <= step
+        except (ValueError, KeyError, TypeError):
+            keep = False
+        if keep:
+            kept.append(line + "\n")
+        else:
+            dropped += 1
+    if dropped:
+        atomic_write(path, "".join(kept))
+    return dropped
+
+
 class MetricsLogger:
     """Writes scalars to ``<directory>/metrics.jsonl`` and optionally to TensorBoard.
 
     Each JSONL line is ``{"tag": ..., "step": ..., "epoch": ..., "time": ..., scalars}``.
+
+    When a run resumes from a checkpoint written at optimiser step ``resume_step``, the
+    lines logged after that step by the interrupted run are dropped first (the resumed
+    run logs those steps again), and TensorBoard purges its events after that step.
 
     Arguments:
         directory: Where ``metrics.jsonl`` (and TensorBoard's ``tensorboard/``) go.
         tensorboard: ``True``: use TensorBoard when installed (a warning otherwise);
             ``False``: JSONL only.
         enabled: ``False`` writes nothing (non-zero DDP ranks).
+        resume_step: Keep only the lines of steps ``<= resume_step`` of an existing
+            ``metrics.jsonl`` (``None``: append to it as it is).
 
     Examples:
         >>> import tempfile
@@ -45,7 +83,11 @@ class MetricsLogger:
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], tensorboard: bool = True, enabled: bool = True
+        self,
+        directory: str | os.PathLike[str],
+        tensorboard: bool = True,
+        enabled: bool = True,
+        resume_step: int | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.enabled = enabled
@@ -54,12 +96,16 @@ class MetricsLogger:
         if not enabled:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._file = (self.directory / "metrics.jsonl").open("a")
+        path = self.directory / "metrics.jsonl"
+        if resume_step is not None and path.is_file():
+            truncate_metrics(path, resume_step)
+        self._file = path.open("a")
         if tensorboard:
             if tensorboard_available():
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.writer = SummaryWriter(str(self.directory / "tensorboard"))
+                purge = None if resume_step is None else resume_step + 1
+                self.writer = SummaryWriter(str(self.directory / "tensorboard"), purge_step=purge)
             else:
                 warnings.warn(
                     "TensorBoard logging needs the 'tensorboard' package (pip install "

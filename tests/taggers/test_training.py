@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import math
+
 import awkward as ak
 import numpy as np
 import pytest
 import torch
 
+from hypervae._config import ConfigError
 from hypervae.taggers import (
     ParticleTransformer,
     PHATJeT,
@@ -12,11 +15,12 @@ from hypervae.taggers import (
     TaggerTrainingConfig,
     build_tagger,
     evaluate_tagger,
+    load_tagger,
     predict_proba,
     toy_jets,
     train_tagger,
 )
-from hypervae.taggers.training import _lr_factor
+from hypervae.training import flat_then_decay
 
 from .conftest import TINY_PART, TINY_PHAT
 
@@ -47,10 +51,10 @@ def test_tagger_data_from_jets_concat_subset():
 
 def test_schedule_is_flat_then_decays_to_final_fraction():
     cfg = TaggerTrainingConfig(flat_fraction=0.7, final_lr_fraction=0.01)
-    assert _lr_factor(0, 100, cfg) == 1.0
-    assert _lr_factor(69, 100, cfg) == 1.0
-    assert _lr_factor(85, 100, cfg) == pytest.approx(0.1)
-    assert _lr_factor(100, 100, cfg) == pytest.approx(0.01)
+    assert flat_then_decay(0, 100, 0.7, 0.01) == 1.0
+    assert flat_then_decay(69, 100, 0.7, 0.01) == 1.0
+    assert flat_then_decay(85, 100, 0.7, 0.01) == pytest.approx(0.1)
+    assert flat_then_decay(100, 100, 0.7, 0.01) == pytest.approx(0.01)
     assert TaggerTrainingConfig.from_json(cfg.to_json()) == cfg
 
 
@@ -67,13 +71,14 @@ def test_build_tagger():
         build_tagger("gnn", 2)
 
 
+@pytest.mark.slow  # 12-15 s each; the fast tests below train for one or two epochs
 @pytest.mark.parametrize(("name", "cfg"), [("part", TINY_PART), ("phat", TINY_PHAT)])
 def test_tiny_training_separates_one_from_three_prongs(name, cfg):
     torch.manual_seed(0)
     train, val, test = _two_classes(200, 0), _two_classes(50, 10), _two_classes(100, 20)
     model = build_tagger(name, **{**cfg, "num_classes": 2})
     before = evaluate_tagger(model, test)
-    history = train_tagger(model, train, val, {"epochs": 12, "batch_size": 32, "lr": 2e-2})
+    history = train_tagger(model, train, val, {"max_epochs": 12, "batch_size": 32, "lr": 2e-2})
     assert len(history) == 12
     assert history[-1]["lr"] == pytest.approx(2e-2 * 0.01)
     after = evaluate_tagger(model, test, ["one", "three"])
@@ -85,3 +90,67 @@ def test_tiny_training_separates_one_from_three_prongs(name, cfg):
     expected = torch.nn.functional.cross_entropy(torch.log(torch.tensor(probs)), val.labels)
     assert expected.item() == pytest.approx(best, rel=1e-4)  # best epoch restored
     assert np.allclose(probs.sum(1), 1.0)
+
+
+class Stop(Exception):
+    """Stands for a crash after an epoch."""
+
+
+def test_train_tagger_resumes_exactly(tmp_path):
+    data = _two_classes(24, 0)
+    val = _two_classes(8, 5)
+    cfg = {"max_epochs": 2, "batch_size": 16, "lr": 1e-2, "restore_best": False}
+
+    def tagger(seed=0):
+        torch.manual_seed(seed)
+        return build_tagger("phat", **{**TINY_PHAT, "num_classes": 2})  # dropout 0.1: RNG used
+
+    torch.manual_seed(7)
+    straight = tagger()
+    history = train_tagger(straight, data, val, cfg, save_dir=tmp_path / "a")
+
+    def crash(record):
+        raise Stop
+
+    torch.manual_seed(7)
+    with pytest.raises(Stop):
+        train_tagger(tagger(), data, val, cfg, callback=crash, save_dir=tmp_path / "b")
+    torch.manual_seed(123)  # whatever happens in between does not matter
+    resumed = tagger(seed=1)
+    again = train_tagger(resumed, data, val, cfg, save_dir=tmp_path / "b", resume=True)
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]
+    assert strip(again) == strip(history)
+    for name, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+    assert (tmp_path / "b" / "final" / "model.safetensors").is_file()
+    assert type(load_tagger(tmp_path / "b" / "best")) is PHATJeT
+
+
+def test_train_tagger_mixed_precision_and_accumulation():
+    data = _two_classes(20, 0)
+    torch.manual_seed(0)
+    model = build_tagger("part", **{**TINY_PART, "num_classes": 2})
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = {"max_epochs": 1, "batch_size": 8, "accumulation_steps": 2, "precision": "bf16",
+           "grad_clip": 1.0}  # fmt: skip
+    history = train_tagger(model, data, None, cfg)
+    assert math.isfinite(history[0]["train_loss"])
+    assert 0.0 <= history[0]["train_accuracy"] <= 1.0
+    assert not all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    assert not model.training
+
+
+def test_tagger_config_is_checked_and_renamed():
+    with pytest.raises(ConfigError, match=r"TaggerTrainingConfig\.batch_size: must be >= 1"):
+        TaggerTrainingConfig.from_dict({"batch_size": 0})
+    with pytest.raises(ConfigError, match=r"TaggerTrainingConfig\.precision: must be one of"):
+        TaggerTrainingConfig(precision="fp8")
+    with pytest.warns(DeprecationWarning, match="'epochs' is deprecated"):
+        cfg = TaggerTrainingConfig.from_dict({"epochs": 3})
+    assert cfg.max_epochs == 3
+    with pytest.warns(DeprecationWarning, match="use max_epochs"):
+        assert cfg.epochs == 3
+    with pytest.warns(DeprecationWarning, match="device=None"):
+        assert TaggerTrainingConfig(device=None).device == "auto"
+    inner = cfg.training_config()
+    assert (inner.optimizer, inner.schedule, inner.max_epochs) == ("ranger", "flat_decay", 3)

@@ -42,7 +42,7 @@ def run_file(tmp_path):
     ("command", "options"),
     [
         ("train", ["--config", "--data", "--save-dir", "--resume", "--epochs", "--batch-size",
-                   "--device", "--no-tensorboard", "--quiet", "--init-from", "build-graphs", "sample:",
+                   "--device", "--seed", "--no-tensorboard", "--quiet", "--init-from", "build-graphs", "sample:",
                    "torchrun"]),
         ("generate", ["--model", "-n", "--jet-type", "--temperature", "--batch-size", "--seed",
                       "--output", ".parquet", ".safetensors", "mix", "--graph-config"]),
@@ -150,3 +150,37 @@ def test_init_from_starts_at_the_given_weights(tmp_path, run_file):
     assert 0 < float(sum(moved)) < float(sum(reset))
     with pytest.raises(FileNotFoundError, match="no-such-model"):
         run(["train", *common, "--save-dir", str(tmp_path / "x"), "--init-from", "no-such-model"])
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--batch-size", "0", "argument --batch-size: must be >= 1, got 0"),
+        ("--batch-size", "two", "argument --batch-size: expected a positive integer, got 'two'"),
+        ("--epochs", "-1", "argument --epochs: must be >= 1, got -1"),
+        ("--seed", "1e23", "argument --seed: expected an integer seed from 0 to 4294967295, got '1e23'"),
+        ("--seed", str(10**23), "argument --seed: expected an integer seed from 0 to 4294967295"),
+        ("--seed", "-3", "argument --seed: expected an integer seed"),
+    ],
+)  # fmt: skip
+def test_bad_numbers_name_the_option(option, value, expected, capsys, tmp_path):
+    """Regression (issue 14): --batch-size 0 said 'range() arg 3 must not be zero' and
+    --seed 1e23 overflowed; now argparse names the option and what it expects."""
+    argv = ["train", "--data", "sample:g", "--save-dir", str(tmp_path), option, value]
+    with pytest.raises(SystemExit) as info:
+        run(argv)
+    assert info.value.code == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_seed_option_overrides_the_run_file(tmp_path, run_file):
+    root = tmp_path / "graphs"
+    splits = {"train": synthetic_jets(8, seed=5), "val": synthetic_jets(2, seed=6)}
+    hv.graph.build_dataset(splits, root, GRAPH_CONFIG, progress=False)
+    common = ["--config", str(run_file), "--data", str(root), "-q", "--no-tensorboard", "--epochs", "1"]  # fmt: skip
+    assert run(["train", *common, "--save-dir", str(tmp_path / "a"), "--seed", "11"]) == 0
+    meta = json.loads(load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")["meta"])
+    assert meta["training"]["seed"] == 11
+    run_json = json.loads((tmp_path / "a" / "final" / "run.json").read_text())
+    assert run_json["training"]["seed"] == 11

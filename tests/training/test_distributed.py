@@ -27,6 +27,7 @@ sys.exit(args.func(args))
 """
 
 
+@pytest.mark.slow  # about 75 s on 2 cores; test_generic.py has a fast one-process DDP test
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
 def test_two_gloo_processes_match_one(tmp_path):
     block = {"num_blocks": 1, "hidden_v_channels": 4, "hidden_s_channels": 8, "num_heads": 2}
