@@ -182,7 +182,7 @@ class Trainer:
         self.rank = torch.distributed.get_rank() if self.distributed else 0
         self.world_size = torch.distributed.get_world_size() if self.distributed else 1
         if cfg.free_bits is not None:
-            model.config.free_bits = float(cfg.free_bits)
+            model.config = model.config.replace(free_bits=float(cfg.free_bits))
         self.model = model.to(self.device)
         self.loss_module: nn.Module = _LossModule(self.model)
         if self.distributed:
