@@ -133,8 +133,8 @@ class HyperVAEConfig(Config):
     use_hyperedges: bool = True
     encoder: ParticleLGATrConfig = field(default_factory=ParticleLGATrConfig)
     decoder: ParticleLGATrConfig = field(default_factory=ParticleLGATrConfig)
-    logvar_min: float = bounded(-8.0, ge=-30.0, le=30.0)
-    logvar_max: float = bounded(4.0, ge=-30.0, le=30.0)
+    logvar_min: float = bounded(-8.0, ge=-80.0, le=80.0)
+    logvar_max: float = bounded(4.0, ge=-80.0, le=80.0)
     free_bits: float = bounded(0.0, ge=0.0)
     prior_components: int = bounded(0, ge=0, le=1024)
     particle_output: Literal["frame", "vector"] = "frame"

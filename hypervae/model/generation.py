@@ -199,17 +199,23 @@ def _decode_batch(
         mult = (cdf <= mult_u[:, None] * cdf[:, -1:]).sum(-1).clamp(max=probs.shape[1] - 1) + 1
     p4, mask = model.particle_decoder.sample(out, mult)
     pt, eta, mass = jet.unbind(-1)
-    rap = torch.asinh(pt * torch.sinh(eta) / torch.sqrt(pt**2 + mass**2))
-    frame = JetFrame(rapidity=rap.numpy(), phi=phi.numpy(), scale=pt.numpy())
-    lab = from_jet_frame(p4.numpy(), mask.numpy(), frame)
-    good = np.isfinite(lab).all(axis=(1, 2)) & np.isfinite(jet.numpy()).all(axis=1)
-    if not good.all():
-        bad = int(np.argmin(good))
+    with torch.no_grad():
+        rap = torch.asinh(pt * torch.sinh(eta) / torch.sqrt(pt**2 + mass**2))
+    valid = torch.where(mask[..., None], p4, torch.zeros_like(p4))
+    good = torch.isfinite(valid).all(-1).all(-1) & torch.isfinite(jet).all(-1) & (pt > 0)
+    good &= torch.isfinite(rap)
+    if bool(good.all()):
+        frame = JetFrame(rapidity=rap.numpy(), phi=phi.numpy(), scale=pt.numpy())
+        with np.errstate(over="ignore", invalid="ignore"):
+            lab = from_jet_frame(p4.numpy(), mask.numpy(), frame)
+        good &= torch.from_numpy(np.isfinite(lab).all(axis=(1, 2)))
+    if not bool(good.all()):
+        bad = int(torch.argmin(good.to(torch.int8)))
         msg = (
-            f"sample: the model produced non-finite values for jet {first + bad} (head pT, "
-            f"eta, mass = {jet[bad].tolist()}); nothing was returned. A very large "
-            "temperature, an overflowing latent code or a broken normalisation does this: "
-            "lower the temperature or check the model"
+            f"sample: the model produced non-finite or zero-pT values for jet {first + bad} "
+            f"(head pT, eta, mass = {jet[bad].tolist()}); nothing was returned. A very "
+            "large temperature, an overflowing latent code or a broken normalisation does "
+            "this: lower the temperature or check the model"
         )
         raise ValueError(msg)
     return lab, mask.numpy(), jet.numpy()

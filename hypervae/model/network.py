@@ -150,7 +150,8 @@ class HyperVAE(nn.Module):
             ValueError: A jet with more than ``max_particles`` particles (names the jet).
         """
         jb = JetBatch.from_data(batch)
-        dense, mask = jb.to_dense(self.config.max_particles)
+        dtype = self.jet_head.weight.dtype  # inputs are cast to the model's precision
+        dense, mask = jb.to_dense(self.config.max_particles, dtype=dtype)
         ones = torch.ones(*dense.shape[:2], 1, dtype=dense.dtype, device=dense.device)
         _, s = self.encoder_lgatr(dense[:, :, None, :], ones, mask)
         h = s[mask]  # [n, hidden], invariant particle embeddings

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-
-
 import pytest
 import torch
 from torch_geometric.data import Batch
@@ -139,11 +137,14 @@ def test_typed_outputs_keep_the_old_access():
     post = model.encode(batch)
     assert isinstance(post, Posterior)
     mu, logvar = post  # the former (mu, logvar) tuple
-    assert torch.equal(mu, post.mu) and torch.equal(post.std, (0.5 * logvar).exp())
+    assert torch.equal(mu, post.mu)
+    assert torch.equal(post.std, (0.5 * logvar).exp())
     out = model.decode(mu, torch.tensor([2, 2]))
     assert isinstance(out, Decoded)
-    assert out.p4.shape == (2, 8, 4) and out.exist_logits.shape == (2, 8)
-    assert out.mult_logits.shape == (2, 8) and out.jet.shape == (2, 3)
+    assert out.p4.shape == (2, 8, 4)
+    assert out.exist_logits.shape == (2, 8)
+    assert out.mult_logits.shape == (2, 8)
+    assert out.jet.shape == (2, 3)
     with pytest.warns(DeprecationWarning, match=r"decode\(\.\.\.\)\['p4'\] is deprecated"):
         assert torch.equal(out["p4"], out.p4)
     with pytest.raises(KeyError):
@@ -161,7 +162,8 @@ def test_state_dicts_from_before_the_package_split_load():
         ): v
         for k, v in state.items()
     }
-    assert "slot_embedding" in old and not any(k.startswith("particle_decoder") for k in old)
+    assert "slot_embedding" in old
+    assert not any(k.startswith("particle_decoder") for k in old)
     fresh = HyperVAE(model.config).double()
     fresh.load_state_dict(old, strict=True)
     assert all(torch.equal(fresh.state_dict()[k], v) for k, v in state.items())
