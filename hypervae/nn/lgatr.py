@@ -133,6 +133,28 @@ class ParticleLGATr(nn.Module):
                 mlp={},
             )
 
+        if cfg.backbone == "full":
+            self._freeze_unused(out_v_channels)
+
+    def _freeze_unused(self, out_v_channels: int) -> None:
+        """Marks the full L-GATr's parameters this wrapper can never train as frozen.
+
+        The inputs are embedded vectors, whose scalar (grade-0) multivector component is
+        zero, so the input layer's multivector-to-scalar weights never get a gradient;
+        without vector outputs the multivector output layer is sliced off. Frozen, the
+        optimiser and DDP skip them (the state dict is unchanged).
+        """
+        unused = [getattr(getattr(self.net, "linear_in", None), "mvs2s", None)]
+        if out_v_channels == 0:
+            out = getattr(self.net, "linear_out", None)
+            unused += [getattr(out, "s2mvs", None)]
+            weight = getattr(out, "weight", None)
+            if isinstance(weight, nn.Parameter):
+                weight.requires_grad_(False)
+        for module in unused:
+            if isinstance(module, nn.Module):
+                module.requires_grad_(False)
+
     def forward(self, vectors: Tensor, scalars: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         if self.config.spurions:
             ref = self.spurions.to(vectors.dtype).expand(*vectors.shape[:2], -1, -1)
