@@ -135,9 +135,16 @@ def _block_generator(seed: int, block: int) -> torch.Generator:
     return torch.Generator().manual_seed(value)
 
 
-def _randomness(seed: int, start: int, stop: int, latent_dim: int) -> dict[str, Tensor]:
-    """The random numbers of jets ``start..stop-1`` of the stream of ``seed``."""
-    parts: dict[str, list[Tensor]] = {k: [] for k in ("type", "comp", "eps", "mult", "phi")}
+def _randomness(
+    seed: int, start: int, stop: int, latent_dim: int, noise: tuple[int, ...] | None = None
+) -> dict[str, Tensor]:
+    """The random numbers of jets ``start..stop-1`` of the stream of ``seed``.
+
+    ``noise``: the per-jet shape of standard normal numbers the particle decoder needs
+    (drawn after the others, so a decoder without noise sees the same streams).
+    """
+    keys = ("type", "comp", "eps", "mult", "phi") + (("noise",) if noise is not None else ())
+    parts: dict[str, list[Tensor]] = {k: [] for k in keys}
     for block in range(start // BLOCK, (stop - 1) // BLOCK + 1):
         gen = _block_generator(seed, block)
         drawn = {
@@ -147,6 +154,8 @@ def _randomness(seed: int, start: int, stop: int, latent_dim: int) -> dict[str, 
             "mult": torch.rand(BLOCK, generator=gen, dtype=torch.float64),
             "phi": torch.rand(BLOCK, generator=gen, dtype=torch.float64),
         }
+        if noise is not None:
+            drawn["noise"] = torch.randn(BLOCK, *noise, generator=gen, dtype=torch.float64)
         lo = max(start - block * BLOCK, 0)
         hi = min(stop - block * BLOCK, BLOCK)
         for key, value in drawn.items():
@@ -185,7 +194,13 @@ def _to_jets(
 
 @torch.no_grad()
 def _decode_batch(
-    model: HyperVAE, z: Tensor, types: Tensor, mult_u: Tensor | None, phi: Tensor, first: int
+    model: HyperVAE,
+    z: Tensor,
+    types: Tensor,
+    mult_u: Tensor | None,
+    phi: Tensor,
+    first: int,
+    noise: Tensor | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Physical particles ``[B, P, 4]`` float64, their mask and the head's jets ``[B, 3]``."""
     param = next(model.parameters())
@@ -197,7 +212,7 @@ def _decode_batch(
     else:  # inverse CDF of the per-jet uniform number
         cdf = probs.cumsum(-1)
         mult = (cdf <= mult_u[:, None] * cdf[:, -1:]).sum(-1).clamp(max=probs.shape[1] - 1) + 1
-    p4, mask = model.particle_decoder.sample(out, mult)
+    p4, mask = model.particle_decoder.sample(out, mult, noise)
     pt, eta, mass = jet.unbind(-1)
     with torch.no_grad():
         rap = torch.asinh(pt * torch.sinh(eta) / torch.sqrt(pt**2 + mass**2))
@@ -229,7 +244,8 @@ def _generate(model: HyperVAE, start: int, stop: int, s: _Settings) -> ak.Array:
     try:
         for lo in range(start, stop, s.batch_size):
             hi = min(lo + s.batch_size, stop)
-            rnd = _randomness(s.seed, lo, hi, model.config.latent_dim)
+            shape = model.particle_decoder.noise_shape
+            rnd = _randomness(s.seed, lo, hi, model.config.latent_dim, shape)
             if s.codes is not None:
                 types = s.codes.expand(hi - lo).clone()
             else:
@@ -237,7 +253,8 @@ def _generate(model: HyperVAE, start: int, stop: int, s: _Settings) -> ak.Array:
                 types = s.choices[index.clamp(max=len(s.choices) - 1)]
             z = _latent(model, types, rnd, s)
             phi = (rnd["phi"] * 2 - 1) * torch.pi
-            p4, mask, heads = _decode_batch(model, z, types, rnd["mult"], phi, lo)
+            noise = rnd.get("noise")
+            p4, mask, heads = _decode_batch(model, z, types, rnd["mult"], phi, lo, noise)
             parts.append((p4, mask, types.numpy(), heads))
     finally:
         model.train(was_training)

@@ -49,7 +49,7 @@ from ..nn.mlp import ResidualMLP
 from ..nn.prior import GaussianMixturePrior
 from .config import HyperVAEConfig
 from .outputs import Decoded, Posterior
-from .slots import SlotDecoder, chamfer_features
+from .slots import ParticleDecoder, SlotDecoder, chamfer_features
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -126,7 +126,7 @@ class HyperVAE(nn.Module):
         self.jet_head = nn.Linear(h, 3)
         self.mult_head = nn.Linear(h, cfg.max_particles)
         #: The particle decoder: ``forward``/``loss``/``sample`` (see hypervae.model.slots).
-        self.particle_decoder: SlotDecoder = SlotDecoder(cfg)
+        self.particle_decoder: ParticleDecoder = SlotDecoder(cfg)
         # learned prior (ex-post density estimation): the standard normal until fitted
         self.prior = (
             GaussianMixturePrior(len(JET_TYPES), cfg.prior_components, cfg.latent_dim)
@@ -322,12 +322,13 @@ class HyperVAE(nn.Module):
         graph_config: HypergraphConfig | dict[str, Any] | None = None,
         normalization: GraphNormalization | None = None,
         batch_size: int = 256,
+        seed: int = 0,
     ) -> ak.Array:
         """Encodes and decodes jets (awkward jets in GeV in and out, same order and types);
         see :func:`hypervae.model.reconstruction.reconstruct`."""
         from .reconstruction import reconstruct
 
-        return reconstruct(self, jets, graph_config, normalization, batch_size)
+        return reconstruct(self, jets, graph_config, normalization, batch_size, seed)
 
     def fit_prior(
         self, loader: Iterable[Any], draws: int = 4, iterations: int = 200, seed: int = 0

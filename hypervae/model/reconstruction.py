@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..graph.batch import JetBatch
-from .generation import _decode_batch, _to_jets
+from .generation import _decode_batch, _randomness, _to_jets
 
 if TYPE_CHECKING:
     from ..graph.config import HypergraphConfig
@@ -32,6 +32,7 @@ def reconstruct(
     graph_config: HypergraphConfig | dict[str, Any] | None = None,
     normalization: GraphNormalization | None = None,
     batch_size: int = 256,
+    seed: int = 0,
 ) -> ak.Array:
     """Encodes and decodes ``jets`` (awkward jets in GeV) into awkward jets in GeV.
 
@@ -44,6 +45,8 @@ def reconstruct(
         normalization: Edge/hyperedge standardisation the model was trained with; by
             default the model directory's ``normalization.json`` when there is one.
         batch_size: Jets encoded at once.
+        seed: Seed of the per-jet noise of a particle decoder that needs some (the
+            slot decoder does not); the result does not depend on ``batch_size``.
 
     Returns:
         One reconstructed jet per input jet, in the same order, with the same types.
@@ -54,7 +57,7 @@ def reconstruct(
     from ..graph.config import HypergraphConfig
     from .generation import check_sample_args
 
-    check_sample_args(1, 1.0, None, batch_size)
+    check_sample_args(1, 1.0, seed, batch_size)
     if graph_config is None:
         graph_config = getattr(model, "graph_config", None) or HypergraphConfig(
             max_particles=model.config.max_particles
@@ -75,7 +78,13 @@ def reconstruct(
             post = model.encode(batch)
             types = JetBatch.jet_info(batch)[0].cpu()
             phi = torch.from_numpy(phis[lo : lo + batch_size])
-            p4, mask, _ = _decode_batch(model, post.mu.cpu().double(), types, None, phi, lo)
+            noise = None
+            shape = model.particle_decoder.noise_shape
+            if shape is not None:
+                hi = lo + len(types)
+                noise = _randomness(seed, lo, hi, model.config.latent_dim, shape)["noise"]
+            mu = post.mu.cpu().double()
+            p4, mask, _ = _decode_batch(model, mu, types, None, phi, lo, noise)
             parts.append((p4, mask, types.numpy()))
     finally:
         model.train(was_training)

@@ -9,9 +9,14 @@ objective use, so another particle decoder (e.g. a flow-matching one) can take i
   :class:`~hypervae.model.Decoded`);
 * ``loss(decoded, target, mask, tau) -> dict`` of named loss terms against the real
   particles in the jet frame;
-* ``sample(decoded, multiplicity, generator) -> (p4, mask)``: particles of generated
-  jets in the jet frame, float64, with ``multiplicity`` of them kept per jet;
+* ``sample(decoded, multiplicity, noise) -> (p4, mask)``: particles of generated
+  jets in the jet frame, float64, with ``multiplicity`` of them kept per jet; ``noise``
+  holds per-jet standard normal numbers of shape ``[B, *noise_shape]`` drawn by the
+  generation from its seed-stable per-jet streams (``None`` when ``noise_shape`` is);
+* ``noise_shape``: the per-jet noise the decoder needs at sampling (``None``: none);
 * ``massless``: whether sampled particles are massless by construction.
+
+:class:`ParticleDecoder` states this interface as a typing protocol.
 
 The slots' scalar inputs are the condition plus a learned slot embedding; their vector
 inputs are the jet 4-momentum in the canonical frame :math:`J` and the frame's four
@@ -24,6 +29,7 @@ outputs as coordinates in the frame basis, else the L-GATr's vector output.
 from __future__ import annotations
 
 import math
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -39,7 +45,30 @@ from ..nn.lgatr import ParticleLGATr
 from .config import HyperVAEConfig
 from .outputs import Decoded
 
-__all__ = ["SlotDecoder", "chamfer_features", "frame_particles"]
+__all__ = ["ParticleDecoder", "SlotDecoder", "chamfer_features", "frame_particles"]
+
+
+@runtime_checkable
+class ParticleDecoder(Protocol):
+    """What :class:`~hypervae.model.HyperVAE` needs from its particle decoder."""
+
+    kind: str
+    noise_shape: tuple[int, ...] | None
+
+    @property
+    def massless(self) -> bool: ...
+
+    def __call__(
+        self, condition: Tensor, jet_vector: Tensor, basis: Tensor
+    ) -> tuple[Tensor | None, Tensor | None]: ...
+
+    def loss(
+        self, decoded: Decoded, target: Tensor, mask: Tensor, tau: float = 1.0
+    ) -> dict[str, Tensor]: ...
+
+    def sample(
+        self, decoded: Decoded, multiplicity: Tensor, noise: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]: ...
 
 
 class SlotDecoder(nn.Module):
@@ -55,6 +84,8 @@ class SlotDecoder(nn.Module):
 
     #: The name of this decoder kind.
     kind = "slots"
+    #: The slots are deterministic: no per-jet noise at sampling.
+    noise_shape: tuple[int, ...] | None = None
 
     def __init__(self, config: HyperVAEConfig) -> None:
         super().__init__()
@@ -119,19 +150,19 @@ class SlotDecoder(nn.Module):
         }
 
     def sample(
-        self, decoded: Decoded, multiplicity: Tensor, generator: torch.Generator | None = None
+        self, decoded: Decoded, multiplicity: Tensor, noise: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
         """Keeps the ``multiplicity`` slots with the largest existence logits.
 
         Massless particles are rebuilt in float64 as ``E = |p|`` from their momenta, so
         their mass is zero to float64 precision whatever the network's dtype.
-        ``generator`` is unused (the slots are deterministic).
+        ``noise`` is unused (the slots are deterministic).
 
         Shapes:
             multiplicity ``[B]`` (1..P) -> p4 ``[B, P, 4]`` float64 on the CPU, mask
             ``[B, P]``.
         """
-        del generator
+        del noise
         p4, logits = _slots_of(decoded)
         order = logits.cpu().argsort(-1, descending=True)
         rank = order.argsort(-1)
