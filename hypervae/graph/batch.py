@@ -132,6 +132,29 @@ class JetBatch:
         )
         return y[:, c["type"]].long(), features
 
+    def check_finite(self) -> None:
+        """Refuses NaN or infinite inputs, naming the field and the first bad jet.
+
+        Raises:
+            ValueError: ``x``, ``jet_features``, ``edge_attr`` or ``hyperedge_attr`` holds
+                a non-finite value.
+        """
+        bad_x = ~torch.isfinite(self.x).all(-1)
+        if bool(bad_x.any()):
+            jet = int(self.batch[bad_x.nonzero()[0, 0]])
+            msg = f"batch.x: non-finite particle 4-momentum in jet {jet} of the batch"
+            raise ValueError(msg)
+        bad_jet = ~torch.isfinite(self.jet_features).all(-1)
+        if bool(bad_jet.any()):
+            jet = int(bad_jet.nonzero()[0, 0])
+            msg = f"batch: non-finite jet (pT, eta, mass) = {self.jet_features[jet].tolist()} in jet {jet}"
+            raise ValueError(msg)
+        for name in ("edge_attr", "hyperedge_attr"):
+            value = getattr(self, name)
+            if value is not None and not bool(torch.isfinite(value).all()):
+                msg = f"batch.{name}: non-finite features"
+                raise ValueError(msg)
+
     def to_dense(
         self, max_particles: int, dtype: torch.dtype | None = None
     ) -> tuple[Tensor, Tensor]:

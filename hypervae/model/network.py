@@ -147,9 +147,11 @@ class HyperVAE(nn.Module):
         """Latent mean and clamped log-variance of a batch of jet hypergraphs.
 
         Raises:
-            ValueError: A jet with more than ``max_particles`` particles (names the jet).
+            ValueError: A jet with more than ``max_particles`` particles, or a NaN or
+                infinite input (names the field and the jet).
         """
         jb = JetBatch.from_data(batch)
+        jb.check_finite()
         dtype = self.jet_head.weight.dtype  # inputs are cast to the model's precision
         dense, mask = jb.to_dense(self.config.max_particles, dtype=dtype)
         ones = torch.ones(*dense.shape[:2], 1, dtype=dense.dtype, device=dense.device)
