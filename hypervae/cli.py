@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hypervae.datasets.cli",
     "hypervae.graph.cli",
     "hypervae.training.cli",
+    "hypervae.model.cli",
     "hypervae.evaluation.cli",
     "hypervae.taggers.cli",
 )

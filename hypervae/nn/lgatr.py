@@ -23,40 +23,49 @@ References:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
+
+from .._config import Config, bounded
 
 __all__ = ["ParticleLGATr", "ParticleLGATrConfig"]
 
 _SPURIONS = ((1.0, 0.0, 0.0, 1.0), (1.0, 0.0, 0.0, -1.0), (1.0, 0.0, 0.0, 0.0))
 
 
-@dataclass
-class ParticleLGATrConfig:
-    """Hyperparameters of :class:`ParticleLGATr` (accepts a dict via :meth:`cast`)."""
+@dataclass(frozen=True)
+class ParticleLGATrConfig(Config):
+    """Hyperparameters of :class:`ParticleLGATr`; checked at construction.
 
-    backbone: str = "slim"
-    num_blocks: int = 2
-    hidden_v_channels: int = 16
-    hidden_s_channels: int = 32
-    num_heads: int = 4
+    Examples:
+        >>> ParticleLGATrConfig.coerce({"num_blocks": 1}).num_blocks
+        1
+        >>> ParticleLGATrConfig(backbone="nope")
+        Traceback (most recent call last):
+            ...
+        hypervae._config.ConfigError: ParticleLGATrConfig.backbone: must be one of ['slim', 'full'], got 'nope' (str)
+    """
+
+    backbone: Literal["slim", "full"] = "slim"
+    num_blocks: int = bounded(2, ge=1, le=64)
+    hidden_v_channels: int = bounded(16, ge=1, le=4096)
+    hidden_s_channels: int = bounded(32, ge=1, le=4096)
+    num_heads: int = bounded(4, ge=1, le=256)
     spurions: bool = False
 
     @classmethod
-    def cast(cls, value: ParticleLGATrConfig | dict[str, Any]) -> ParticleLGATrConfig:
-        if isinstance(value, ParticleLGATrConfig):
-            return value
-        unknown = set(value) - set(cls.__dataclass_fields__)
-        if unknown:
-            msg = f"unknown ParticleLGATrConfig keys: {sorted(unknown)}"
-            raise ValueError(msg)
-        return cls(**value)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def cast(cls, value: ParticleLGATrConfig | dict[str, Any] | None) -> ParticleLGATrConfig:
+        """Deprecated alias of :meth:`coerce` (kept for one release)."""
+        warnings.warn(
+            "ParticleLGATrConfig.cast is deprecated; use ParticleLGATrConfig.coerce",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return cls.coerce(value)
 
 
 class ParticleLGATr(nn.Module):
@@ -92,7 +101,7 @@ class ParticleLGATr(nn.Module):
         config: ParticleLGATrConfig | dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.config = cfg = ParticleLGATrConfig.cast(config or {})
+        self.config = cfg = ParticleLGATrConfig.coerce(config)
         self.out_v_channels = out_v_channels
         extra = len(_SPURIONS) if cfg.spurions else 0
         self.register_buffer("spurions", torch.tensor(_SPURIONS), persistent=False)
@@ -109,7 +118,7 @@ class ParticleLGATr(nn.Module):
                 hidden_s_channels=cfg.hidden_s_channels,
                 num_heads=cfg.num_heads,
             )
-        elif cfg.backbone == "full":
+        else:  # "full" (the config refuses anything else)
             from lgatr import LGATr
 
             self.net = LGATr(
@@ -123,9 +132,28 @@ class ParticleLGATr(nn.Module):
                 attention={"num_heads": cfg.num_heads},
                 mlp={},
             )
-        else:
-            msg = f"backbone must be 'slim' or 'full', got {cfg.backbone!r}"
-            raise ValueError(msg)
+
+        if cfg.backbone == "full":
+            self._freeze_unused(out_v_channels)
+
+    def _freeze_unused(self, out_v_channels: int) -> None:
+        """Marks the full L-GATr's parameters this wrapper can never train as frozen.
+
+        The inputs are embedded vectors, whose scalar (grade-0) multivector component is
+        zero, so the input layer's multivector-to-scalar weights never get a gradient;
+        without vector outputs the multivector output layer is sliced off. Frozen, the
+        optimiser and DDP skip them (the state dict is unchanged).
+        """
+        unused = [getattr(getattr(self.net, "linear_in", None), "mvs2s", None)]
+        if out_v_channels == 0:
+            out = getattr(self.net, "linear_out", None)
+            unused += [getattr(out, "s2mvs", None)]
+            weight = getattr(out, "weight", None)
+            if isinstance(weight, nn.Parameter):
+                weight.requires_grad_(False)
+        for module in unused:
+            if isinstance(module, nn.Module):
+                module.requires_grad_(False)
 
     def forward(self, vectors: Tensor, scalars: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         if self.config.spurions:

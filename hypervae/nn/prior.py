@@ -73,6 +73,29 @@ class GaussianMixturePrior(nn.Module):
         eps = torch.randn(mean.shape, generator=generator, dtype=torch.float64)
         return (mean + std * eps).to(self.means.dtype)
 
+    def transform(self, classes: Tensor, uniform: Tensor, eps: Tensor) -> Tensor:
+        """Latent codes from given random numbers (inverse-CDF component choice), float64.
+
+        The draw of :meth:`sample` as a deterministic function of its randomness, so a
+        caller can draw the random numbers per item (e.g. seed-stable per jet).
+
+        Arguments:
+            classes: Class of each code ``[B]``.
+            uniform: Uniform numbers in ``[0, 1)`` choosing the component ``[B]``.
+            eps: Standard normal numbers ``[B, dim]``.
+
+        Shapes:
+            classes, uniform ``[B]``; eps ``[B, dim]`` -> ``[B, dim]`` (float64, CPU).
+        """
+        classes = classes.long().cpu()
+        weights = self.logits.detach().cpu().double()[classes].softmax(-1)
+        cdf = weights.cumsum(-1)
+        target = uniform.double().cpu()[:, None] * cdf[:, -1:]
+        comp = (cdf <= target).sum(-1).clamp(max=weights.shape[1] - 1)
+        mean = self.means.detach().cpu().double()[classes, comp]
+        std = (0.5 * self.logvars.detach().cpu().double()[classes, comp]).exp()
+        return mean + std * eps.double().cpu()
+
     def log_prob(self, z: Tensor, classes: Tensor) -> Tensor:
         """Log density of ``z`` under the mixture of each entry's class."""
         mean, logvar = self.means[classes], self.logvars[classes]  # [B, K, D]

@@ -1,12 +1,12 @@
-"""``hypervae train`` and ``hypervae generate``.
+"""``hypervae train`` (``hypervae generate`` lives in :mod:`hypervae.model.cli`).
 
 Example:
     >>> import argparse
     >>> parser = argparse.ArgumentParser(prog="hypervae")
     >>> register(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["generate", "--model", "runs/x/best", "-n", "5", "-o", "g.parquet"])
-    >>> args.jet_type, args.n
-    ('g', 5)
+    >>> args = parser.parse_args(["train", "--data", "sample:g", "--save-dir", "runs/x"])
+    >>> args.data, args.resume
+    ('sample:g', False)
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["generate_command", "positive_int", "register", "seed_int", "train_command"]
-
-_JET_TYPES = ("g", "q", "t", "w", "z", "mix")
+__all__ = ["positive_int", "register", "seed_int", "train_command"]
 
 
 def positive_int(text: str) -> int:
@@ -145,48 +143,8 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def generate_command(args: argparse.Namespace) -> int:
-    """Runs ``hypervae generate``."""
-    from ..model import HyperVAE
-
-    if args.n < 1:
-        msg = f"-n must be a positive number of jets, got {args.n}"
-        raise ValueError(msg)
-    if args.temperature <= 0:
-        msg = f"--temperature must be > 0, got {args.temperature}"
-        raise ValueError(msg)
-    out = Path(args.output)
-    if out.suffix not in (".parquet", ".safetensors"):
-        msg = f"--output {str(out)!r}: expected a .parquet (jets) or .safetensors (graphs) file"
-        raise ValueError(msg)
-    model = HyperVAE.from_pretrained(args.model, device=args.device)
-    jet_type = None if args.jet_type == "mix" else args.jet_type
-    jets = model.sample(
-        args.n, jet_type=jet_type, temperature=args.temperature, seed=args.seed,
-        batch_size=args.batch_size,
-    )  # fmt: skip
-    if out.suffix == ".parquet":
-        from ..datasets.jets import save_parquet
-
-        save_parquet(jets, out)
-    else:
-        from ..graph.build import build_hypergraphs
-        from ..graph.storage import write_shard
-
-        graph_cfg: dict[str, Any] = {}
-        run_file = Path(args.model) / "run.json"
-        if args.graph_config:
-            text = args.graph_config
-            graph_cfg = json.loads(Path(text).read_text() if Path(text).is_file() else text)
-        elif run_file.is_file():
-            graph_cfg = json.loads(run_file.read_text()).get("graph", {})
-        write_shard(build_hypergraphs(jets, graph_cfg), out)
-    print(f"wrote {len(jets)} jets to {out}")
-    return 0
-
-
 def register(subparsers: Any) -> None:
-    """Adds ``train`` and ``generate`` to the ``hypervae`` command."""
+    """Adds ``train`` to the ``hypervae`` command."""
     train = subparsers.add_parser(
         "train",
         help="train a HyperVAE",
@@ -225,35 +183,3 @@ def register(subparsers: Any) -> None:
     train.add_argument("--no-tensorboard", action="store_true", help="metrics.jsonl only")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     train.set_defaults(func=train_command)
-
-    gen = subparsers.add_parser(
-        "generate",
-        help="sample jets from a trained HyperVAE",
-        description=(
-            "Samples jets in physical units (GeV) from a model directory (save_pretrained, "
-            "e.g. SAVE_DIR/best) or a shipped model name, and writes them as parquet jets "
-            "(hypervae.datasets.load_parquet reads them) or as hypergraphs in one "
-            ".safetensors shard (hypervae.graph.read_shard reads it; no pickle)."
-        ),
-    )
-    gen.add_argument("--model", required=True, metavar="NAME|DIR", help="model directory or name")
-    gen.add_argument("-n", "--n", type=int, required=True, help="number of jets")
-    gen.add_argument(
-        "--jet-type", choices=_JET_TYPES, default="g", help="jet type; mix: uniform over types"
-    )
-    gen.add_argument("--temperature", type=float, default=1.0, help="latent prior scale")
-    gen.add_argument("--batch-size", type=int, default=4096, help="jets decoded at once")
-    gen.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
-    gen.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        help="output file: .parquet (jets) or .safetensors (graphs)",
-    )
-    gen.add_argument(
-        "--graph-config",
-        help="HypergraphConfig JSON text or file for .safetensors output "
-        "(default: the model's run.json graph section)",
-    )
-    gen.add_argument("--device", default="cpu", help="device to sample on")
-    gen.set_defaults(func=generate_command)

@@ -42,7 +42,7 @@ def test_spurions_break_symmetry_on_request():
     assert (a - b).abs().max() > 1e-6
     with pytest.raises(ValueError, match="backbone"):
         ParticleLGATr(1, 1, 1, 1, {"backbone": "big"})
-    with pytest.raises(ValueError, match="unknown ParticleLGATrConfig keys"):
+    with pytest.raises(ValueError, match=r"ParticleLGATrConfig\.blocks: unknown key"):
         ParticleLGATr(1, 1, 1, 1, {"blocks": 2})
 
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import hypervae as hv
+from hypervae.model import cli as model_cli
 from hypervae.training import cli, load_checkpoint
 
 from .conftest import GRAPH_CONFIG, synthetic_jets
@@ -18,7 +19,9 @@ from .conftest import GRAPH_CONFIG, synthetic_jets
 
 def run(argv):
     parser = argparse.ArgumentParser(prog="hypervae")
-    cli.register(parser.add_subparsers(dest="command"))
+    subparsers = parser.add_subparsers(dest="command")
+    cli.register(subparsers)
+    model_cli.register(subparsers)  # 'generate' lives in hypervae.model.cli
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -326,7 +326,11 @@ def test_failing_generate_leaves_no_output(tmp_path, make_model, monkeypatch, ca
         msg = "disk full"
         raise OSError(msg)
 
+    import pyarrow.parquet as pq
+
     monkeypatch.setattr(ak, "to_parquet", broken)
+    # 'generate' streams parquet through pyarrow's writer (hypervae.model.cli)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", lambda *a, **k: broken(None, a[0].where))
     monkeypatch.setattr(safetensors.torch, "save_file", broken)
     monkeypatch.setattr(hv.graph.storage, "save_file", broken)
     for name in ("gen.parquet", "gen.safetensors"):
