@@ -43,7 +43,7 @@ def _chunk(task: tuple[str, str, int, int, int]) -> tuple[str, str, int, ak.Arra
     seed = SEED_BASE[which] + 1000 * (jet_type_code(name) + 1) + index
     start = time.perf_counter()
     jets = hd.generate_pythia(
-        name, n_jets=n_jets, n_particles=n_particles, seed=seed, progress=False
+        name, n_jets=n_jets, max_particles=n_particles, seed=seed, progress=False
     )
     return which, name, index, jets, time.perf_counter() - start
 

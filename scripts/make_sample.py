@@ -30,7 +30,7 @@ def _chunk(args: tuple[str, int, int, int]) -> tuple[str, int, ak.Array, float]:
     seed = 1000 * (jet_type_code(name) + 1) + index
     start = time.perf_counter()
     jets = hv.datasets.generate_pythia(
-        name, n_jets=n_jets, n_particles=n_particles, seed=seed, progress=False
+        name, n_jets=n_jets, max_particles=n_particles, seed=seed, progress=False
     )
     return name, index, jets, time.perf_counter() - start
 

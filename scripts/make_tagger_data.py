@@ -46,7 +46,7 @@ def pythia_generator(jet_type: str, n_jets: int, n_particles: int, seed: int) ->
     from hypervae.datasets import generate_pythia
 
     return generate_pythia(
-        jet_type, n_jets=n_jets, n_particles=n_particles, seed=seed, progress=False
+        jet_type, n_jets=n_jets, max_particles=n_particles, seed=seed, progress=False
     )
 
 
@@ -78,7 +78,7 @@ def make_class(
         n = min(args.chunk, args.n_jets - done)
         seed = _seed(jet_type, chunk, args.seed_offset)
         jets = generator(jet_type, n, N_PARTICLES, seed)
-        p4, mask = to_padded(jets, n_max=N_PARTICLES, dtype=np.float32)
+        p4, mask = to_padded(jets, max_particles=N_PARTICLES, dtype=np.float32)
         if p4.shape[0] != n:
             msg = (
                 f"generator returned {p4.shape[0]} jets for {n} requested ({jet_type}, seed {seed})"

@@ -17,7 +17,7 @@ A jet is kept when it lies within ``match_dr`` of a parent in (rapidity, azimuth
 ``pt_window[0] < pT < pt_window[1]`` and ``|eta| < max_eta``; for t, w and z the parent's
 decay quarks must also lie within R of the jet axis (``require_contained``), so the
 jets are fully merged. Constituents are sorted by decreasing pT and the leading
-``n_particles`` are kept; the jet-level fields describe the whole clustered jet.
+``max_particles`` are kept; the jet-level fields describe the whole clustered jet.
 
 The same seed gives the same jets (one Pythia instance, ``Random:seed``).
 
@@ -37,6 +37,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from .._compat import renamed_arguments
 from .._optional import require
 from ..physics.kinematics import cartesian_to_ptetaphim, wrap_phi
 from .jets import jet_type_code, jet_type_name, make_jets
@@ -161,10 +162,11 @@ def configured_pythia(settings: Sequence[str], what: str = "the process") -> Any
     return pythia
 
 
+@renamed_arguments(n_particles="max_particles")
 def generate_pythia(
     jet_type: str | int,
     n_jets: int,
-    n_particles: int = 30,
+    max_particles: int = 30,
     seed: int = 1,
     pt_window: tuple[float, float] = (900.0, 1100.0),
     pthat: tuple[float, float] = (800.0, 1300.0),
@@ -181,7 +183,8 @@ def generate_pythia(
     Arguments:
         jet_type: ``"g"``, ``"q"``, ``"t"``, ``"w"``, ``"z"`` (or a code 0-4).
         n_jets: Number of jets to return.
-        n_particles: Leading constituents kept per jet (jets with fewer keep all).
+        max_particles: Leading constituents kept per jet (jets with fewer keep all;
+            ``n_particles=`` is a deprecated alias).
         seed: Pythia's random seed; the same seed gives the same jets.
         pt_window: Accepted jet pT range in GeV.
         pthat: Pythia's hard-process pT-hat range in GeV.
@@ -253,7 +256,9 @@ def generate_pythia(
                     continue
                 constituents = sorted(jet.constituents(), key=lambda c: -c.pt())
                 kept_p4.append(
-                    np.array([[c.e(), c.px(), c.py(), c.pz()] for c in constituents[:n_particles]])
+                    np.array(
+                        [[c.e(), c.px(), c.py(), c.pz()] for c in constituents[:max_particles]]
+                    )
                 )
                 jet_rows.append((jet.pt(), jet.eta(), jet.phi_std(), jet.m(), len(constituents)))
                 bar.update(1)

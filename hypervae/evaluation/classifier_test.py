@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._compat import renamed_arguments
 from ..taggers.metrics import auc_confidence_interval
 from ..taggers.presets import build_tagger
 from ..taggers.training import (
@@ -68,11 +69,13 @@ class ClassifierTestResult:
         )
 
 
-def _as_data(jets: ak.Array | TaggerData, label: int, n_max: int | None) -> TaggerData:
+def _as_data(jets: ak.Array | TaggerData, label: int, max_particles: int | None) -> TaggerData:
     if isinstance(jets, TaggerData):
         data = jets
     elif isinstance(jets, ak.Array):
-        data = TaggerData.from_jets(jets, labels=np.zeros(len(jets), dtype=np.int64), n_max=n_max)
+        data = TaggerData.from_jets(
+            jets, labels=np.zeros(len(jets), dtype=np.int64), max_particles=max_particles
+        )
     else:
         msg = f"expected an awkward Array of jets or TaggerData, got {type(jets).__name__}"
         raise TypeError(msg)
@@ -88,6 +91,7 @@ def _split(
     return perm[n_test + n_val :], perm[n_test : n_test + n_val], perm[:n_test]
 
 
+@renamed_arguments(n_max="max_particles")
 def classifier_two_sample_test(
     real: ak.Array | TaggerData,
     generated: ak.Array | TaggerData,
@@ -96,7 +100,7 @@ def classifier_two_sample_test(
     test_fraction: float = 0.3,
     val_fraction: float = 0.1,
     level: float = 0.95,
-    n_max: int | None = None,
+    max_particles: int | None = None,
     seed: int = 0,
     **model_overrides: Any,
 ) -> ClassifierTestResult:
@@ -111,7 +115,7 @@ def classifier_two_sample_test(
         test_fraction: Held-out fraction of each sample.
         val_fraction: Validation fraction of each sample (best-epoch selection).
         level: Confidence level of the AUC interval.
-        n_max: Particle slots when padding awkward input (the largest multiplicity by
+        max_particles: Particle slots when padding awkward input (the largest multiplicity by
             default).
         seed: Seed of the splits and of the model initialisation.
         **model_overrides: Config fields passed to :func:`~hypervae.taggers.build_tagger`.
@@ -130,7 +134,7 @@ def classifier_two_sample_test(
     if not 0 < test_fraction < 1 or not 0 <= val_fraction < 1 - test_fraction:
         msg = f"test_fraction={test_fraction} and val_fraction={val_fraction} must leave training data"
         raise ValueError(msg)
-    parts = [_as_data(real, 1, n_max), _as_data(generated, 0, n_max)]
+    parts = [_as_data(real, 1, max_particles), _as_data(generated, 0, max_particles)]
     rng = np.random.default_rng(seed)
     splits = [_split(len(p), (val_fraction, test_fraction), rng) for p in parts]
     train, val, test = (

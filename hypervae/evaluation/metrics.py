@@ -37,6 +37,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 from scipy.stats import iqr, wasserstein_distance
 
+from .._compat import renamed_arguments
 from ..datasets.checks import check_jets
 from ..datasets.jets import JET_TYPES
 from ..physics.eec import DEFAULT_RANGE, bin_edges, eec
@@ -71,14 +72,16 @@ _W1EFP_COLUMNS = [FPD_GRAPHS.index(g) for g in W1EFP_GRAPHS]
 
 
 # --------------------------------------------------------------------------- inputs
-def jetnet_features(jets: Any, n_max: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+@renamed_arguments(n_max="max_particles")
+def jetnet_features(jets: Any, max_particles: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Zero-padded JetNet particle features ``(eta_rel, phi_rel, pt_rel)`` and mask.
 
     Arguments:
         jets: Jets (records with ``particles`` and jet-level ``pt, eta, phi``, whose
             values define the relative coordinates as in JetNet) or bare particles
             (then the jet is the particle sum), see :func:`hypervae.physics.to_relative`.
-        n_max: Particle slots; the largest multiplicity by default.
+        max_particles: Particle slots; the largest multiplicity by default (``n_max=`` is
+            a deprecated alias).
 
     Returns:
         ``features[N, P, 3]`` float64 (zero where masked) and ``mask[N, P]``.
@@ -92,10 +95,10 @@ def jetnet_features(jets: Any, n_max: int | None = None) -> tuple[np.ndarray, np
     """
     rel = to_relative(jets)
     counts = ak.to_numpy(ak.num(rel, axis=1))
-    size = int(counts.max(initial=0)) if n_max is None else int(n_max)
+    size = int(counts.max(initial=0)) if max_particles is None else int(max_particles)
     if counts.size and counts.max() > size:
         bad = int(np.argmax(counts > size))
-        msg = f"jet {bad} has {int(counts[bad])} particles, more than n_max={size}"
+        msg = f"jet {bad} has {int(counts[bad])} particles, more than max_particles={size}"
         raise ValueError(msg)
     mask = np.arange(size)[None, :] < counts[:, None]
     features = np.zeros((counts.size, size, 3))

@@ -30,6 +30,8 @@ import awkward as ak
 import numpy as np
 import vector
 
+from .._compat import renamed_arguments
+
 __all__ = [
     "JetFrame",
     "cartesian_to_ptetaphim",
@@ -144,14 +146,16 @@ def rapidity(p4: Any) -> np.ndarray:
     return y
 
 
+@renamed_arguments(n_max="max_particles")
 def to_padded(
-    jets: ak.Array, n_max: int | None = None, dtype: Any = np.float64
+    jets: ak.Array, max_particles: int | None = None, dtype: Any = np.float64
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pads particles into ``p4[N, P, 4]`` ``(E, px, py, pz)`` and ``mask[N, P]``.
 
     Arguments:
         jets: Particles or jets (see :func:`particles_of`).
-        n_max: Number of particle slots ``P``; the largest multiplicity by default.
+        max_particles: Number of particle slots ``P``; the largest multiplicity by
+            default (``n_max=`` is a deprecated alias).
             Jets with more particles are refused (never silently truncated).
         dtype: Floating dtype of ``p4``. The 4-momenta are always computed in float64
             from the stored coordinates (whatever their storage dtype) and cast last.
@@ -159,16 +163,16 @@ def to_padded(
     Examples:
         >>> import hypervae as hv
         >>> parts = hv.physics.from_padded(np.array([[[5.0, 3, 0, 4]]]), np.array([[True]]))
-        >>> p4, mask = to_padded(parts, n_max=3)
+        >>> p4, mask = to_padded(parts, max_particles=3)
         >>> p4.shape, mask.tolist()
         ((1, 3, 4), [[True, False, False]])
     """
     flat_p4, counts = _flat_p4(jets)
-    size = int(counts.max(initial=0)) if n_max is None else int(n_max)
+    size = int(counts.max(initial=0)) if max_particles is None else int(max_particles)
     if counts.size and counts.max() > size:
         bad = int(np.argmax(counts > size))
         msg = (
-            f"jet {bad} has {int(counts[bad])} particles, more than n_max={size}; "
+            f"jet {bad} has {int(counts[bad])} particles, more than max_particles={size}; "
             "select the leading particles first instead of padding"
         )
         raise ValueError(msg)

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._compat import renamed_arguments
 from .._config import Config, bounded
 from .._io import resolve_device
 from ..physics.kinematics import to_padded
@@ -105,11 +106,12 @@ class TaggerData:
             raise ValueError(msg)
 
     @classmethod
+    @renamed_arguments(n_max="max_particles")
     def from_jets(
         cls,
         jets: ak.Array,
         labels: Sequence[int] | np.ndarray | None = None,
-        n_max: int | None = None,
+        max_particles: int | None = None,
         dtype: torch.dtype = torch.float64,
     ) -> TaggerData:
         """From an awkward jets array; labels default to the ``jet_type`` field."""
@@ -119,7 +121,7 @@ class TaggerData:
                 msg = "labels: not given and jets have no 'jet_type' field"
                 raise ValueError(msg)
             labels = ak.to_numpy(jets[field])
-        p4, mask = to_padded(jets, n_max=n_max)
+        p4, mask = to_padded(jets, max_particles=max_particles)
         return cls(
             torch.as_tensor(p4, dtype=dtype),
             torch.as_tensor(mask),

@@ -29,8 +29,12 @@ def test_settings_per_type():
 def test_generate_reproducible_physical(jet_type, mass_window):
     pytest.importorskip("pythia8mc")
     pytest.importorskip("fastjet")
-    jets = hv.datasets.generate_pythia(jet_type, n_jets=12, n_particles=30, seed=5, progress=False)
-    again = hv.datasets.generate_pythia(jet_type, n_jets=12, n_particles=30, seed=5, progress=False)
+    jets = hv.datasets.generate_pythia(
+        jet_type, n_jets=12, max_particles=30, seed=5, progress=False
+    )
+    again = hv.datasets.generate_pythia(
+        jet_type, n_jets=12, max_particles=30, seed=5, progress=False
+    )
     assert len(jets) == 12
     np.testing.assert_array_equal(jets.pt.to_numpy(), again.pt.to_numpy())
     assert np.all((jets.pt.to_numpy() > 900) & (jets.pt.to_numpy() < 1100))

@@ -33,15 +33,15 @@ def w1_sorted(a, b):
 # ---------------------------------------------------------------- inputs, masses
 def test_jetnet_features_follow_to_relative():
     jets = synthetic_jets(0, n_jets=20)
-    x, mask = M.jetnet_features(jets, n_max=12)
+    x, mask = M.jetnet_features(jets, max_particles=12)
     rel = hv.physics.to_relative(jets)
     assert x.shape == (20, 12, 3)
     np.testing.assert_array_equal(mask.sum(axis=1), ak.to_numpy(ak.num(rel)))
     np.testing.assert_allclose(x[..., 2][mask], ak.to_numpy(ak.flatten(rel.pt_rel)))
     np.testing.assert_allclose(x[..., 1][mask], ak.to_numpy(ak.flatten(rel.phi_rel)))
     assert np.all(x[~mask] == 0)
-    with pytest.raises(ValueError, match=r"jet 0 has \d+ particles, more than n_max=2"):
-        M.jetnet_features(synthetic_jets(0, n_jets=3, n_max=10), n_max=2)
+    with pytest.raises(ValueError, match=r"jet 0 has \d+ particles, more than max_particles=2"):
+        M.jetnet_features(synthetic_jets(0, n_jets=3, n_max=10), max_particles=2)
 
 
 def test_relative_mass_is_jet_mass_over_jet_pt():

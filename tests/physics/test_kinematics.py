@@ -67,8 +67,8 @@ def test_padded_round_trip(padded):
 
 
 def test_to_padded_refuses_truncation(particles):
-    with pytest.raises(ValueError, match=r"jet 0 has 9 particles, more than n_max=4"):
-        P.to_padded(particles, n_max=4)
+    with pytest.raises(ValueError, match=r"jet 0 has 9 particles, more than max_particles=4"):
+        P.to_padded(particles, max_particles=4)
 
 
 def test_jet_p4_matches_loop(particles, padded):
