@@ -1,4 +1,5 @@
-"""Building blocks: L-GATr wrapper, residual MLP, incidence cross-attention, learned prior.
+"""Building blocks: L-GATr wrapper, residual MLP, incidence cross-attention, learned prior,
+flow-matching velocity fields (set transformer, L-GATr slim).
 
 Example:
     >>> import torch, hypervae as hv
