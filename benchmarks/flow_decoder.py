@@ -248,7 +248,8 @@ def _metrics(real: ak.Array, other: ak.Array) -> dict[str, float]:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from hypervae.flow_decoder import FlowDecoder, sample_jets
+    from hypervae.flow_decoder import FlowDecoder
+    from hypervae.flow_generation import sample_jets
 
     torch.set_num_threads(1)
     vae = hv.HyperVAE.from_pretrained(SHIPPED)
