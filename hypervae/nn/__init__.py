@@ -1,10 +1,11 @@
 """Building blocks, one per file: L-GATr wrapper, MLPs, fusion attention, learned prior,
-and the taggers' masked attention blocks (pair-bias attention, class attention, patch
+flow-matching velocity fields, and the taggers' masked attention blocks (pair-bias attention, class attention, patch
 attention, geometric message passing, conditional positional encoding, sequence pooling).
 
 Every tagger block takes a boolean ``mask`` (``True`` = real token) and ignores padded
 tokens exactly: they are excluded as attention keys and from pooling, and their outputs
-are zero, so changing or appending padding leaves real outputs unchanged.
+are zero, so changing or appending padding leaves real outputs unchanged. The
+flow-matching velocity fields (set transformer, L-GATr slim) drive the flow decoder.
 
 Example:
     >>> import torch, hypervae as hv
@@ -26,6 +27,8 @@ from .gmp import *
 from .gmp import __all__ as _gmp_all
 from .lgatr import *
 from .lgatr import __all__ as _lgatr_all
+from .lgatr_velocity import *
+from .lgatr_velocity import __all__ as _lgatr_velocity_all
 from .masked import *
 from .masked import __all__ as _masked_all
 from .mlp import *
@@ -40,6 +43,8 @@ from .prior import *
 from .prior import __all__ as _prior_all
 from .sequence_pool import *
 from .sequence_pool import __all__ as _sequence_pool_all
+from .velocity_field import *
+from .velocity_field import __all__ as _velocity_field_all
 
 __all__ = [
     *_lgatr_all,
@@ -56,4 +61,6 @@ __all__ = [
     *_patch_attention_all,
     *_positional_all,
     *_sequence_pool_all,
+    *_velocity_field_all,
+    *_lgatr_velocity_all,
 ]
