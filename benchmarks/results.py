@@ -88,7 +88,7 @@ def train(args: argparse.Namespace) -> None:  # noqa: ARG001 - one signature per
         save = RUNS / name
         command = [sys.executable, "-c", "from hypervae.cli import main; main()", "train"]
         command += ["--config", str(ROOT / "benchmarks" / config)]
-        command += ["--data", str(data), "--save-dir", str(save)]
+        command += ["--data", str(data), "-o", str(save)]
         if init is not None:
             command += ["--init-from", str(RUNS / init / "final")]
         if (save / "checkpoints" / "last.pt").is_file():

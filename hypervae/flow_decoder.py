@@ -28,7 +28,7 @@ Example:
     >>> dec = FlowDecoder(FlowDecoderConfig(latent_dim=4, max_particles=5, width=16,
     ...                                      layers=1, heads=2))
     >>> z, jet_type = torch.randn(3, 4), torch.tensor([0, 2, 4])
-    >>> out = dec.sample(z, jet_type, n=torch.tensor([5, 2, 1]), seed=0, steps=2)
+    >>> out = dec.sample(z, jet_type, multiplicity=torch.tensor([5, 2, 1]), seed=0, steps=2)
     >>> out["coords"].shape, out["p4"].dtype, out["mask"].sum(1).tolist()
     (torch.Size([3, 5, 3]), torch.float64, [5, 2, 1])
 """
@@ -286,7 +286,7 @@ class FlowDecoder(nn.Module):
         self,
         z: Tensor,
         jet_type: Tensor,
-        n: Tensor,
+        multiplicity: Tensor,
         seed: int | None = None,
         steps: int | None = None,
         solver: str | None = None,
@@ -300,7 +300,7 @@ class FlowDecoder(nn.Module):
         Arguments:
             z: Latent codes.
             jet_type: Type codes.
-            n: Multiplicities in ``1..max_particles`` (e.g. drawn from the HyperVAE's
+            multiplicity: Multiplicities in ``1..max_particles`` (e.g. drawn from the HyperVAE's
                 multiplicity head); the first ``n`` slots of each jet are real.
             seed: Seed of the per-jet random streams (a fresh random seed if ``None``;
                 the global RNG is untouched).
@@ -316,7 +316,7 @@ class FlowDecoder(nn.Module):
             (massless float64 4-momenta) and the drawn ``log_m_over_pt``.
 
         Raises:
-            ValueError: ``steps`` below 1 or not an int, an unknown ``solver``, or ``n``
+            ValueError: ``steps`` below 1 or not an int, an unknown ``solver``, or ``multiplicity``
                 outside ``1..max_particles`` (naming the jet).
         """
         cfg = self.config
@@ -326,14 +326,14 @@ class FlowDecoder(nn.Module):
             msg = f"solver must be one of {SOLVERS}, got {solver!r}"
             raise ValueError(msg)
         self._check(z, jet_type)
-        n = torch.as_tensor(n, device=z.device).long().reshape(-1)
+        n = torch.as_tensor(multiplicity, device=z.device).long().reshape(-1)
         if n.shape != z.shape[:1]:
-            msg = f"n must have shape [{z.shape[0]}], got {tuple(n.shape)}"
+            msg = f"multiplicity must have shape [{z.shape[0]}], got {tuple(n.shape)}"
             raise ValueError(msg)
         bad = (n < 1) | (n > cfg.max_particles)
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
-            msg = f"n of jet {i} is {int(n[i])}; expected 1..max_particles={cfg.max_particles}"
+            msg = f"multiplicity of jet {i} is {int(n[i])}; expected 1..max_particles={cfg.max_particles}"
             raise ValueError(msg)
         if seed is None:
             seed = int.from_bytes(os.urandom(8), "little") >> 1

@@ -115,7 +115,7 @@ def check_quick_yaml(tmp: Path) -> None:
          "-q", cwd=tmp)  # fmt: skip
     _cli("validate", "graphs", cwd=tmp)
     config = str(EXAMPLES / "quick.yaml")
-    _cli("train", "--config", config, "--data", "graphs", "--save-dir", "runs",
+    _cli("train", "--config", config, "--data", "graphs", "-o", "runs",
          "--epochs", "1", "--no-tensorboard", "-q", cwd=tmp)  # fmt: skip
     assert (tmp / "runs" / "best" / "model.safetensors").is_file()
     logged = [

@@ -177,7 +177,7 @@ def test_unknown_solver_refused_naming_the_argument():
 
 def test_bad_multiplicity_refused_naming_the_jet():
     z, jet_type, _, _ = _jets()
-    with pytest.raises(ValueError, match="n of jet 2 is 7"):
+    with pytest.raises(ValueError, match="multiplicity of jet 2 is 7"):
         _decoder().sample(z, jet_type, torch.tensor([1, 2, 7, 3, 3]), seed=0)
 
 

@@ -65,7 +65,7 @@ def test_train_resume_refuses_code(evil, tmp_path, capsys):
     make(save / "checkpoints" / "last.pt", lambda p: {"format": "hypervae-checkpoint/1", "m": p})
     jets = tmp_path / "jets.parquet"
     hv.datasets.save_parquet(synthetic_jets(4), jets)
-    argv = ["train", "--data", str(jets), "--save-dir", str(save), "--resume", "-q"]
+    argv = ["train", "--data", str(jets), "-o", str(save), "--resume", "-q"]
     assert main(argv) == 1
     assert "last.pt: cannot be read as a weights-only torch file" in capsys.readouterr().err
     assert not marker.exists()

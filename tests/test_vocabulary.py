@@ -20,17 +20,20 @@ import hypervae
 #: Names that must not appear as parameters of the public API, with the one to use.
 FORBIDDEN = {
     "n_max": "max_particles",
-    "labels_type": "jet_type",
     "type": "jet_type",
     "jet_types": "jet_type",
-    "out": "output",
-    "save_dir": "output",
     "normalise": "normalize",
     "optimiser": "optimizer",
-    "epochs": "max_epochs",
 }
-#: Modules where ``n`` is the order of an energy correlator, not a number of jets.
-EEC_ORDER_MODULES = ("hypervae.physics", "hypervae.losses.eec", "hypervae.evaluation.efp")
+#: Where ``n`` is the order of an energy correlator (or tuple size), not a number of jets.
+EEC_ORDER_MODULES = (
+    "hypervae.physics",
+    "hypervae.losses.eec",
+    "hypervae.evaluation.efp",
+    "hypervae.evaluation.plots.plot_eec",
+    "hypervae.graph.select_tuples",
+    "hypervae.graph.budget",
+)
 
 
 def _public_modules() -> Iterator[Any]:
@@ -61,7 +64,11 @@ def _callables() -> Iterator[tuple[str, Any]]:
                 for attr, member in vars(obj).items():
                     if attr.startswith("_"):
                         continue
-                    func = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+                    func = (
+                        member.__func__
+                        if isinstance(member, (classmethod, staticmethod))
+                        else member
+                    )
                     if inspect.isfunction(func):
                         yield f"{module.__name__}.{name}.{attr}", func
 
@@ -94,9 +101,7 @@ def test_no_forbidden_parameter_names():
 
 def test_n_is_only_an_energy_correlator_order():
     bad = [
-        q
-        for q, sig in SIGNATURES
-        if "n" in sig.parameters and not q.startswith(EEC_ORDER_MODULES)
+        q for q, sig in SIGNATURES if "n" in sig.parameters and not q.startswith(EEC_ORDER_MODULES)
     ]
     assert not bad, f"'n' as a number of jets: use n_jets ({bad})"
 
@@ -105,12 +110,32 @@ def test_seeds_are_int_or_none():
     bad = []
     for q, sig in SIGNATURES:
         param = sig.parameters.get("seed")
-        if param is None:
-            continue
+        if param is None or q.rsplit(".", 1)[-1].startswith("check_"):
+            continue  # argument checkers take anything and refuse what is not an int
         annotation = str(param.annotation)
         if "int" not in annotation or "Generator" in annotation:
             bad.append(f"{q}: seed: {annotation}")
     assert not bad, "seed must be an int (or None), never a torch.Generator: " + "; ".join(bad)
+
+
+def test_configs_have_one_name_per_setting():
+    from hypervae._config import Config
+
+    names = {
+        f"{cls.__module__}.{cls.__name__}.{f}"
+        for cls in _all_subclasses(Config)
+        for f in cls.__dataclass_fields__
+        if f in {"epochs", "n_max", "n_particles", "normalise", "optimiser"}
+    }
+    assert not names
+
+
+def _all_subclasses(cls: type) -> set[type]:
+    out = set()
+    for sub in cls.__subclasses__():
+        if sub.__module__.startswith("hypervae"):
+            out |= {sub} | _all_subclasses(sub)
+    return out
 
 
 def test_jet_type_parameter_name():
@@ -130,7 +155,8 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
-    raise AssertionError("no sub-commands")
+    msg = "no sub-commands"
+    raise AssertionError(msg)
 
 
 @pytest.fixture(scope="module")
@@ -142,11 +168,12 @@ def test_outputs_are_dash_o_output(commands):
     for name, parser in commands.items():
         for action in parser._actions:
             dests = set(action.option_strings)
+            if action.help == argparse.SUPPRESS:
+                continue  # a hidden deprecated alias
             if action.dest == "output" or dests & {"-o", "--output"}:
                 assert {"-o", "--output"} <= dests, f"hypervae {name}: {sorted(dests)}"
-            visible = [o for o in action.option_strings if action.help != argparse.SUPPRESS]
-            assert not set(visible) & {"--out", "--save-dir"}, (
-                f"hypervae {name}: {visible} is not the -o/--output vocabulary"
+            assert not dests & {"--save-dir"}, (
+                f"hypervae {name}: {sorted(dests)} is not the -o/--output vocabulary"
             )
 
 

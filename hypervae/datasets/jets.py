@@ -24,6 +24,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from .._compat import renamed_arguments
 from .._io import atomic_write
 from ..physics.kinematics import cartesian_to_ptetaphim, jet_p4, particles_of
 
@@ -147,8 +148,9 @@ def _code_of_jet(value: Any, index: int) -> int:
         raise ValueError(msg) from None
 
 
+@renamed_arguments(n="n_jets")
 def split_indices(
-    n: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 42
+    n_jets: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 42
 ) -> dict[str, np.ndarray]:
     """Random train/val/test indices (JetNet's 70/15/15 with seed 42 by default).
 
@@ -160,9 +162,9 @@ def split_indices(
     if not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
         msg = f"fractions must be non-negative and add up to 1, got {fractions}"
         raise ValueError(msg)
-    perm = np.random.default_rng(seed).permutation(n)
-    n_train = round(fractions[0] * n)
-    n_val = round(fractions[1] * n)
+    perm = np.random.default_rng(seed).permutation(n_jets)
+    n_train = round(fractions[0] * n_jets)
+    n_val = round(fractions[1] * n_jets)
     return {
         "train": np.sort(perm[:n_train]),
         "val": np.sort(perm[n_train : n_train + n_val]),

@@ -353,6 +353,7 @@ def _features_2d(real: Any, gen: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+@renamed_arguments(normalise="normalize")
 def fpd(
     real_features: Any,
     gen_features: Any,
@@ -360,7 +361,7 @@ def fpd(
     max_samples: int = 50_000,
     num_batches: int = 20,
     num_points: int = 10,
-    normalise: bool = True,
+    normalize: bool = True,
     seed: int = 42,
 ) -> tuple[float, float]:
     """Fréchet physics distance extrapolated to infinite sample size (JetNet ``fpd``).
@@ -384,7 +385,7 @@ def fpd(
         True
     """
     x, y = _features_2d(real_features, gen_features)
-    if normalise:
+    if normalize:
         x, y = _normalise(x, y)
     available = min(len(x), len(y))
     if available < max_samples:
@@ -446,12 +447,13 @@ def mmd_poly_unbiased(x: Any, y: Any, degree: int = 4, block: int = 2048) -> flo
     return float(xx + yy - 2.0 * kernel_sum(x, y) / (m * n))
 
 
+@renamed_arguments(normalise="normalize")
 def kpd(
     real_features: Any,
     gen_features: Any,
     num_batches: int = 10,
     batch_size: int = 5_000,
-    normalise: bool = True,
+    normalize: bool = True,
     seed: int = 42,
     degree: int = 4,
 ) -> tuple[float, float]:
@@ -474,7 +476,7 @@ def kpd(
         True
     """
     x, y = _features_2d(real_features, gen_features)
-    if normalise:
+    if normalize:
         x, y = _normalise(x, y)
     size = min(int(batch_size), len(x), len(y))
     values = []

@@ -18,26 +18,26 @@ from torch import Tensor
 __all__ = ["binary_gumbel", "existence_loss"]
 
 
-def existence_loss(logits: Tensor, relaxed: Tensor, n: Tensor) -> Tensor:
+def existence_loss(logits: Tensor, relaxed: Tensor, multiplicity: Tensor) -> Tensor:
     """Slot-existence cross-entropy plus the relaxed-count penalty.
 
     Arguments:
         logits: Existence logits ``[B, P]``.
         relaxed: Relaxed existence samples in ``[0, 1]`` ``[B, P]`` (e.g.
             :func:`binary_gumbel` of ``logits``).
-        n: True number of particles per jet ``[B]``.
+        multiplicity: True number of particles per jet ``[B]``.
 
     Shapes:
-        logits, relaxed: ``[B, P]``; n: ``[B]``; output ``[]``.
+        logits, relaxed: ``[B, P]``; multiplicity: ``[B]``; output ``[]``.
 
     Examples:
         >>> logits = torch.tensor([[20.0, 20.0, -20.0]])
         >>> round(float(existence_loss(logits, (logits > 0).double(), torch.tensor([2]))), 6)
         0.0
     """
-    slots = torch.arange(logits.shape[1], device=logits.device)[None, :] < n[:, None]
+    slots = torch.arange(logits.shape[1], device=logits.device)[None, :] < multiplicity[:, None]
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, slots.to(logits.dtype))
-    count = ((relaxed.sum(1) - n) / logits.shape[1]) ** 2
+    count = ((relaxed.sum(1) - multiplicity) / logits.shape[1]) ** 2
     return bce + count.mean()
 
 

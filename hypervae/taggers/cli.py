@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
+from pathlib import Path
 from typing import Any
 
 from ..training.cli import positive_int, seed_int
@@ -35,20 +37,62 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", default="phat-small", help="part, phat-small|medium|large")
     p.add_argument("--types", nargs="+", default=["g", "q", "t", "w", "z"], help="jet types")
     p.add_argument("--max-jets", type=positive_int, default=None, help="training jets per type")
-    p.add_argument("--epochs", type=positive_int, default=20, help="training.max_epochs")
+    p.add_argument(
+        "--max-epochs", "--epochs", dest="epochs", type=positive_int, default=None,
+        help="training.max_epochs (default 20; --epochs: deprecated spelling)",
+    )  # fmt: skip
     p.add_argument("--batch-size", type=positive_int, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32", help="autocast")
     p.add_argument("--accumulation-steps", type=positive_int, default=1)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--seed", type=seed_int, default=0, help="0 to 2**32 - 1")
-    p.add_argument("--config", default=None, help="JSON dict of model config overrides")
+    p.add_argument(
+        "--config", default=None, metavar="RUN_FILE",
+        help="the run file (YAML or JSON) with sections model (tagger config overrides) and "
+        "training (TaggerTrainingConfig); command-line options override it",
+    )  # fmt: skip
     p.add_argument(
         "-o", "--output", "--out", dest="output", required=True,
         help="output directory (--out: deprecated spelling)",
     )  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoints")
     p.set_defaults(func=run_train_tagger)
+
+
+def _run_file(spec: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(model overrides, training settings)`` of the ``--config`` run file."""
+    if spec is None:
+        return {}, {}
+    path = Path(spec)
+    if not path.is_file():
+        try:  # the JSON string of model overrides that --config used to take
+            values = json.loads(spec)
+        except json.JSONDecodeError:
+            msg = f"--config {spec!r}: no such run file"
+            raise FileNotFoundError(msg) from None
+        warnings.warn(
+            "train-tagger --config with a JSON string of model overrides is deprecated; "
+            "write a run file with a 'model:' section",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return dict(values), {}
+    import yaml
+
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        msg = f"--config {path}: not a valid YAML/JSON run file ({error})"
+        raise ValueError(msg) from None
+    if not isinstance(values, dict):
+        msg = f"--config {path}: expected a mapping with sections model and training"
+        raise ValueError(msg)  # noqa: TRY004 - a bad file's content
+    unknown = sorted(set(values) - {"model", "training"})
+    if unknown:
+        msg = f"--config {path}: unknown section(s) {unknown}; expected model, training"
+        raise ValueError(msg)
+    return dict(values.get("model") or {}), dict(values.get("training") or {})
 
 
 def run_train_tagger(args: argparse.Namespace) -> int:
@@ -61,7 +105,7 @@ def run_train_tagger(args: argparse.Namespace) -> int:
     from .presets import build_tagger
     from .training import TaggerData, evaluate_tagger, train_tagger
 
-    overrides = json.loads(args.config) if args.config else {}
+    overrides, training = _run_file(args.config)
     codes = [jet_type_code(t) for t in args.types]
     names = [str(t) for t in args.types]
 
@@ -77,7 +121,8 @@ def run_train_tagger(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     model = build_tagger(args.model, num_classes=len(names), **overrides)
     config = {
-        "max_epochs": args.epochs,
+        **training,
+        "max_epochs": args.epochs or training.get("max_epochs", 20),
         "batch_size": args.batch_size,
         "lr": args.lr,
         "precision": args.precision,

@@ -4,7 +4,7 @@ Example:
     >>> import argparse
     >>> parser = argparse.ArgumentParser(prog="hypervae")
     >>> register(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["train", "--data", "sample:g", "--save-dir", "runs/x"])
+    >>> args = parser.parse_args(["train", "--data", "sample:g", "-o", "runs/x"])
     >>> args.data, args.resume
     ('sample:g', False)
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,19 @@ def train_command(args: argparse.Namespace) -> int:
         overrides["tensorboard"] = False
     if overrides:
         run = run.replace(training=run.training.replace(**overrides))
+    if getattr(args, "save_dir_old", None) is not None:
+        if args.save_dir is not None:
+            msg = "give -o/--output once (--save-dir is its deprecated spelling)"
+            raise ValueError(msg)
+        warnings.warn(
+            "hypervae train --save-dir is deprecated; use -o/--output",
+            DeprecationWarning,
+            stacklevel=1,
+        )
+        args.save_dir = args.save_dir_old
+    if args.save_dir is None:
+        msg = "hypervae train: -o/--output (the output directory) is required"
+        raise ValueError(msg)
     save_dir = Path(args.save_dir)
     started = _init_distributed()
     try:
@@ -167,7 +181,11 @@ def register(subparsers: Any) -> None:
             "parquet jets file (split 90/10 into train/val) or sample:g|q|t|w|z"
         ),
     )
-    train.add_argument("--save-dir", required=True, help="output directory")
+    train.add_argument(
+        "-o", "--output", dest="save_dir", default=None,
+        help="output directory (checkpoints/, best/, final/, metrics.jsonl)",
+    )  # fmt: skip
+    train.add_argument("--save-dir", dest="save_dir_old", default=None, help=argparse.SUPPRESS)
     train.add_argument(
         "--resume", action="store_true", help="continue from SAVE_DIR/checkpoints/last.pt"
     )

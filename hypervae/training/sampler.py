@@ -29,20 +29,20 @@ class EpochBatchSampler:
 
     def __init__(
         self,
-        n: int,
+        size: int,
         batch_size: int,
         shuffle: bool = True,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
-        if n < 1:
+        if size < 1:
             msg = "the dataset is empty (need at least one example)"
             raise ValueError(msg)
         if batch_size < 1:
             msg = f"batch_size must be >= 1, got {batch_size}"
             raise ValueError(msg)
-        self.n, self.batch_size, self.shuffle, self.seed = n, batch_size, shuffle, seed
+        self.n, self.batch_size, self.shuffle, self.seed = size, batch_size, shuffle, seed
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self.start = 0

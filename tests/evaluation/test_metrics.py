@@ -128,7 +128,7 @@ def test_fpd_extrapolates_to_the_population_distance():
     rng = np.random.default_rng(12)
     x = rng.normal(0, 1, (4000, 3))
     y = rng.normal(0, 1, (4000, 3))
-    value, error = M.fpd(x, y, num_batches=5, num_points=5, normalise=False)
+    value, error = M.fpd(x, y, num_batches=5, num_points=5, normalize=False)
     assert 0 <= value < 0.01
     assert error >= 0
     shift = np.array([0.3, 0.0, -0.4])  # population FD = |shift|^2 = 0.25
@@ -137,7 +137,7 @@ def test_fpd_extrapolates_to_the_population_distance():
         x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False)
     )
     assert full == pytest.approx(0.25, abs=0.04)
-    value, error = M.fpd(x, y, normalise=False)  # extrapolated from batches of 1600-4000
+    value, error = M.fpd(x, y, normalize=False)  # extrapolated from batches of 1600-4000
     assert value == pytest.approx(full, abs=max(3 * error, 0.01))
     assert value < np.mean(
         [
@@ -183,7 +183,7 @@ def test_kpd_zero_for_same_distribution_positive_otherwise():
     assert shifted > 10 * max(err2, abs(value))
     # reference: median over batches seeded seed + 1000 i, MMD from the loop formula
     small_x, small_y = x[:40], y[:40] + 0.5
-    value, _ = M.kpd(small_x, small_y, num_batches=3, batch_size=15, normalise=False, degree=3)
+    value, _ = M.kpd(small_x, small_y, num_batches=3, batch_size=15, normalize=False, degree=3)
     vals = []
     for i in range(3):
         draw = np.random.default_rng(42 + 1000 * i)

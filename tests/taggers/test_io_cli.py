@@ -94,7 +94,7 @@ def test_train_tagger_command(tmp_path, monkeypatch, capsys):
     [
         ("--batch-size", "0", "argument --batch-size: must be >= 1, got 0"),
         ("--seed", "1e23", "argument --seed: expected an integer seed"),
-        ("--epochs", "x", "argument --epochs: expected a positive integer, got 'x'"),
+        ("--epochs", "x", "argument --max-epochs/--epochs: expected a positive integer, got 'x'"),
     ],
 )
 def test_train_tagger_bad_numbers_name_the_option(option, value, expected, capsys):

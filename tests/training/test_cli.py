@@ -44,7 +44,7 @@ def run_file(tmp_path):
 @pytest.mark.parametrize(
     ("command", "options"),
     [
-        ("train", ["--config", "--data", "--save-dir", "--resume", "--epochs", "--batch-size",
+        ("train", ["--config", "--data", "-o", "--resume", "--epochs", "--batch-size",
                    "--device", "--seed", "--no-tensorboard", "--quiet", "--init-from", "build-graphs", "sample:",
                    "torchrun"]),
         ("generate", ["--model", "-n", "--jet-type", "--temperature", "--batch-size", "--seed",
@@ -64,7 +64,7 @@ def test_train_resume_generate_from_parquet(tmp_path, run_file, capsys):
     data = tmp_path / "jets.parquet"
     hv.datasets.save_parquet(synthetic_jets(14, seed=4), data)
     save = tmp_path / "run"
-    base = ["train", "--config", str(run_file), "--data", str(data), "--save-dir", str(save), "-q", "--no-tensorboard"]  # fmt: skip
+    base = ["train", "--config", str(run_file), "--data", str(data), "-o", str(save), "-q", "--no-tensorboard"]  # fmt: skip
     assert run(base) == 0
     assert "trained 2 epochs" in capsys.readouterr().out
     meta = json.loads(load_checkpoint(save / "checkpoints" / "last.pt")["meta"])
@@ -101,7 +101,7 @@ def test_train_from_graph_dataset(tmp_path, run_file):
     splits = {"train": synthetic_jets(10, seed=5), "val": synthetic_jets(3, seed=6)}
     hv.graph.build_dataset(splits, root, GRAPH_CONFIG, progress=False)
     save = tmp_path / "run"
-    argv = ["train", "--config", str(run_file), "--data", str(root), "--save-dir", str(save), "-q", "--no-tensorboard", "--epochs", "1"]  # fmt: skip
+    argv = ["train", "--config", str(run_file), "--data", str(root), "-o", str(save), "-q", "--no-tensorboard", "--epochs", "1"]  # fmt: skip
     assert run(argv) == 0
     model = hv.HyperVAE.from_pretrained(save / "final")
     y = np.concatenate([g.y[:, 1:].numpy() for g in hv.graph.HypergraphDataset(root, "train")])
@@ -116,18 +116,18 @@ def test_train_from_sample_spec(tmp_path, run_file, monkeypatch):
     seeds = {"train": 7, "val": 8}
     monkeypatch.setattr(sample, "load_sample", lambda t, split: synthetic_jets(6, seeds[split], t))
     save = tmp_path / "run"
-    argv = ["train", "--config", str(run_file), "--data", "sample:q", "--save-dir", str(save), "-q", "--no-tensorboard", "--epochs", "1"]  # fmt: skip
+    argv = ["train", "--config", str(run_file), "--data", "sample:q", "-o", str(save), "-q", "--no-tensorboard", "--epochs", "1"]  # fmt: skip
     assert run(argv) == 0
     assert (save / "best" / "model.safetensors").is_file()
 
 
 def test_errors_name_the_problem(tmp_path, run_file):
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        run(["train", "--config", str(run_file), "--data", str(tmp_path / "nowhere"), "--save-dir", str(tmp_path)])  # fmt: skip
+        run(["train", "--config", str(run_file), "--data", str(tmp_path / "nowhere"), "-o", str(tmp_path)])  # fmt: skip
     data = tmp_path / "jets.parquet"
     hv.datasets.save_parquet(synthetic_jets(4), data)
     with pytest.raises(FileNotFoundError, match="--resume"):
-        run(["train", "--config", str(run_file), "--data", str(data), "--save-dir", str(tmp_path / "x"), "--resume", "-q"])  # fmt: skip
+        run(["train", "--config", str(run_file), "--data", str(data), "-o", str(tmp_path / "x"), "--resume", "-q"])  # fmt: skip
     with pytest.raises(ValueError, match="--output"):
         run(["generate", "--model", "m", "-n", "2", "-o", str(tmp_path / "g.csv")])
 
@@ -138,10 +138,10 @@ def test_init_from_starts_at_the_given_weights(tmp_path, run_file):
     hv.graph.build_dataset(splits, root, GRAPH_CONFIG, progress=False)
     first = tmp_path / "first"
     common = ["--config", str(run_file), "--data", str(root), "-q", "--no-tensorboard"]
-    assert run(["train", *common, "--save-dir", str(first), "--epochs", "1"]) == 0
+    assert run(["train", *common, "-o", str(first), "--epochs", "1"]) == 0
     start = hv.HyperVAE.from_pretrained(first / "final")
     second = tmp_path / "second"
-    argv = ["train", *common, "--save-dir", str(second), "--epochs", "1", "--init-from", str(first / "final")]  # fmt: skip
+    argv = ["train", *common, "-o", str(second), "--epochs", "1", "--init-from", str(first / "final")]  # fmt: skip
     assert run(argv) == 0
     tuned = hv.HyperVAE.from_pretrained(second / "final")
     assert tuned.config == start.config
@@ -152,7 +152,7 @@ def test_init_from_starts_at_the_given_weights(tmp_path, run_file):
     reset = [(fresh.state_dict()[k] - v).abs().max() for k, v in state.items()]
     assert 0 < float(sum(moved)) < float(sum(reset))
     with pytest.raises(FileNotFoundError, match="no-such-model"):
-        run(["train", *common, "--save-dir", str(tmp_path / "x"), "--init-from", "no-such-model"])
+        run(["train", *common, "-o", str(tmp_path / "x"), "--init-from", "no-such-model"])
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_init_from_starts_at_the_given_weights(tmp_path, run_file):
 def test_bad_numbers_name_the_option(option, value, expected, capsys, tmp_path):
     """Regression (issue 14): --batch-size 0 said 'range() arg 3 must not be zero' and
     --seed 1e23 overflowed; now argparse names the option and what it expects."""
-    argv = ["train", "--data", "sample:g", "--save-dir", str(tmp_path), option, value]
+    argv = ["train", "--data", "sample:g", "-o", str(tmp_path), option, value]
     with pytest.raises(SystemExit) as info:
         run(argv)
     assert info.value.code == 2
@@ -182,8 +182,22 @@ def test_seed_option_overrides_the_run_file(tmp_path, run_file):
     splits = {"train": synthetic_jets(8, seed=5), "val": synthetic_jets(2, seed=6)}
     hv.graph.build_dataset(splits, root, GRAPH_CONFIG, progress=False)
     common = ["--config", str(run_file), "--data", str(root), "-q", "--no-tensorboard", "--epochs", "1"]  # fmt: skip
-    assert run(["train", *common, "--save-dir", str(tmp_path / "a"), "--seed", "11"]) == 0
+    assert run(["train", *common, "-o", str(tmp_path / "a"), "--seed", "11"]) == 0
     meta = json.loads(load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")["meta"])
     assert meta["training"]["seed"] == 11
     run_json = json.loads((tmp_path / "a" / "final" / "run.json").read_text())
     assert run_json["training"]["seed"] == 11
+
+
+def test_save_dir_is_a_deprecated_alias_of_output():
+    import argparse
+
+    from hypervae.training.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["train", "--data", "sample:g", "--save-dir", "runs/x"])
+    assert args.save_dir_old == "runs/x"
+    assert args.save_dir is None
+    args = parser.parse_args(["train", "--data", "sample:g", "--output", "runs/y"])
+    assert args.save_dir == "runs/y"

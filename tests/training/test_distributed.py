@@ -56,7 +56,7 @@ def test_two_gloo_processes_match_one(tmp_path):
             str(config),
             "--data",
             str(root),
-            "--save-dir",
+            "-o",
             str(save),
             "-q",
         ]

@@ -182,7 +182,7 @@ def test_unknown_config_keys_name_key_and_section(tmp_path, text, key, section, 
     with pytest.raises(ConfigError, match=re.escape(where)) as info:
         load_run_config(path)
     assert "run.yaml" in str(info.value)
-    argv = ["train", "--config", str(path), "--data", "sample:g", "--save-dir", str(tmp_path)]
+    argv = ["train", "--config", str(path), "--data", "sample:g", "-o", str(tmp_path)]
     assert main(argv) != 0
     err = capsys.readouterr().err
     assert where in err
@@ -256,7 +256,7 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
     last = save / "checkpoints" / "last.pt"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "train", *common, "--save-dir", str(save)],
+        [sys.executable, "-c", CHILD, "train", *common, "-o", str(save)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -290,11 +290,11 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
     assert not (save / "final").exists()
 
     torch.set_num_threads(1)
-    assert main(["train", *common, "--save-dir", str(save), "--resume"]) == 0
+    assert main(["train", *common, "-o", str(save), "--resume"]) == 0
     done = json.loads(load_checkpoint(last)["meta"])
     assert (done["epoch"], done["step"], done["position"]) == (2, 12, None)
     # an uninterrupted run ends with the very same weights
-    assert main(["train", *common, "--save-dir", str(tmp_path / "straight")]) == 0
+    assert main(["train", *common, "-o", str(tmp_path / "straight")]) == 0
     a = hv.HyperVAE.from_pretrained(save / "final").state_dict()
     b = hv.HyperVAE.from_pretrained(tmp_path / "straight" / "final").state_dict()
     assert same_state(a, b)
