@@ -19,6 +19,10 @@ def test_ci_runs_the_readme_test_command():
         line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "pytest" in line
     ]
     assert ci_lines == [test_command]
+    # CI lints and type-checks before testing (issue 13 item 9)
+    assert "ruff check ." in test_command
+    assert "ruff format --check ." in test_command
+    assert "&& mypy &&" in test_command
 
 
 def test_readme_pipeline_uses_real_commands_and_files():
