@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .._argtypes import positive_float, positive_int, seed_int
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,28 +37,8 @@ CHUNK_JETS = 65536
 _GRAPH_BYTES_PER_SLOT2 = 64
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        msg = f"expected an int >= 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if value < 1:
-        msg = f"expected an int >= 1, got {value}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        msg = f"expected a finite number > 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if not (math.isfinite(value) and value > 0):
-        msg = f"expected a finite number > 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+_positive_int = positive_int
+_positive_float = positive_float
 
 
 def write_parquet_stream(
@@ -169,7 +150,7 @@ def register(subparsers: Any) -> None:
         help="latent prior scale (finite, > 0)",
     )  # fmt: skip
     gen.add_argument("--batch-size", type=_positive_int, default=4096, help="jets decoded at once")
-    gen.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    gen.add_argument("--seed", type=seed_int, default=None, help="random seed (default: random)")
     gen.add_argument(
         "-o", "--output", required=True,
         help="output file: .parquet (jets) or .safetensors (graphs)",

@@ -18,44 +18,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .._argtypes import positive_int, seed_int
+
 __all__ = ["positive_int", "register", "seed_int", "train_command"]
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (argparse names the option in its message).
-
-    Examples:
-        >>> positive_int("3")
-        3
-    """
-    try:
-        value = int(text)
-    except ValueError:
-        msg = f"expected a positive integer, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if value < 1:
-        msg = f"must be >= 1, got {value}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def seed_int(text: str) -> int:
-    """argparse type: an integer seed in ``[0, 2**32 - 1]``.
-
-    Examples:
-        >>> seed_int("7")
-        7
-    """
-    from .config import MAX_SEED
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value <= MAX_SEED:
-        msg = f"expected an integer seed from 0 to {MAX_SEED}, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
 
 
 def _init_distributed() -> bool:

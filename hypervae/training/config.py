@@ -46,7 +46,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 #: Accepted values of :attr:`TrainingConfig.nonfinite`.
 NONFINITE_MODES = ("stop", "skip")
 #: Largest accepted seed (seeds feed torch, numpy and Python generators).
-MAX_SEED = 2**32 - 1
+from .._argtypes import MAX_SEED
 
 
 def renamed_epochs(cls: type[Config], values: Any) -> Any:
