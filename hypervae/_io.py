@@ -40,6 +40,7 @@ __all__ = [
     "atomic_write",
     "load_weights",
     "read_config_json",
+    "read_json",
     "resolve_device",
     "safe_torch_load",
     "save_weights",
@@ -181,6 +182,23 @@ def save_weights(
     return path
 
 
+def read_json(file: str | os.PathLike[str], missing: str | None = None) -> Any:
+    """The JSON value of ``file``; a missing or invalid file is named in the error.
+
+    Raises:
+        FileNotFoundError: No such file (with the message ``missing`` when given).
+        ValueError: Not valid JSON (or nested too deeply).
+    """
+    path = Path(file)
+    if not path.is_file():
+        raise FileNotFoundError(missing or f"{path}: no such file")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        msg = f"{path}: not valid JSON ({error})"
+        raise ValueError(msg) from None
+
+
 def read_config_json(directory: str | os.PathLike[str]) -> tuple[str | None, dict[str, Any]]:
     """The class name (``None`` for a format-1 directory) and config dict of a model directory.
 
@@ -191,14 +209,10 @@ def read_config_json(directory: str | os.PathLike[str]) -> tuple[str | None, dic
         ValueError: Invalid JSON, not an object, or an unknown format; names the file.
     """
     file = Path(directory) / "config.json"
-    if not file.is_file():
-        msg = f"{Path(directory)}: no config.json (a model directory holds config.json and model.safetensors)"
-        raise FileNotFoundError(msg)
-    try:
-        values = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        msg = f"{file}: not valid JSON ({error})"
-        raise ValueError(msg) from None
+    values = read_json(
+        file, f"{Path(directory)}: no config.json (a model directory holds config.json and "
+        "model.safetensors)",
+    )  # fmt: skip
     if not isinstance(values, dict):
         msg = f"{file}: expected a JSON object, got {type(values).__name__}"
         raise ValueError(msg)  # noqa: TRY004 - a bad file's content, not a bad argument

@@ -14,7 +14,6 @@ attribute's PyG concatenation dimension (``<key>``) and the offsets ``<key>.ptr 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -25,7 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch.utils.data import Dataset
 
-from .._io import atomic_write
+from .._io import atomic_write, read_json
 from .data import HypergraphData
 from .normalization import GraphNormalization
 
@@ -202,14 +201,7 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     path = Path(path)
     file = path / "manifest.json" if path.is_dir() else path
-    if not file.is_file():
-        msg = f"{path}: no manifest.json (not a hypervae hypergraph dataset)"
-        raise FileNotFoundError(msg)
-    try:
-        manifest = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        msg = f"{file}: not valid JSON ({error})"
-        raise ValueError(msg) from None
+    manifest = read_json(file, f"{path}: no manifest.json (not a hypervae hypergraph dataset)")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else manifest
         msg = f"{file}: format {found!r}, expected {FORMAT!r}"
