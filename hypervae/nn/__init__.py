@@ -26,6 +26,8 @@ from .gmp import *
 from .gmp import __all__ as _gmp_all
 from .lgatr import *
 from .lgatr import __all__ as _lgatr_all
+from .lgatr_velocity import *
+from .lgatr_velocity import __all__ as _lgatr_velocity_all
 from .masked import *
 from .masked import __all__ as _masked_all
 from .mlp import *
@@ -40,6 +42,8 @@ from .prior import *
 from .prior import __all__ as _prior_all
 from .sequence_pool import *
 from .sequence_pool import __all__ as _sequence_pool_all
+from .velocity_field import *
+from .velocity_field import __all__ as _velocity_field_all
 
 __all__ = [
     *_lgatr_all,
@@ -56,4 +60,6 @@ __all__ = [
     *_patch_attention_all,
     *_positional_all,
     *_sequence_pool_all,
+    *_velocity_field_all,
+    *_lgatr_velocity_all,
 ]

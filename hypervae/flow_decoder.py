@@ -1,0 +1,473 @@
+r"""A stochastic particle decoder: conditional flow matching on the HyperVAE latent.
+
+Given a latent code :math:`z`, a jet type and a multiplicity :math:`n`, the decoder
+generates the jet's particles as a sample of
+:math:`p(\eta_\mathrm{rel}, \phi_\mathrm{rel}, \ln p_{T,\mathrm{rel}} \mid z, \mathrm{type}, n)`,
+coordinates relative to the particle-sum jet axis and :math:`p_T`. It has two parts:
+
+* a **jet-scalar head**: a Gaussian over the standardised :math:`\ln(m/p_T)` of the
+  particle-sum jet given :math:`z` and the type, trained by its likelihood on the
+  particle sums (not the clustered jet, of which the kept particles are a part);
+* a **velocity field** (:class:`~hypervae.nn.SetTransformerVelocityField`) conditioned
+  on :math:`z`, the type, :math:`n/n_\mathrm{max}`, that scalar and the flow time,
+  trained with :func:`~hypervae.losses.flow_matching_loss` (true scalar given).
+
+Sampling draws the scalar from the head, then integrates
+:math:`\dot x = v(x, t)` from Gaussian noise at :math:`t = 0` to :math:`t = 1` with a
+fixed-step solver: ``"euler"`` (one evaluation per step), ``"midpoint"`` or ``"heun"``
+(two). Each jet's noise comes from its own random stream, seeded from ``seed`` and the
+jet's index, so a jet does not depend on the batch it is generated in.
+
+Symmetry: exactly equivariant under permutations of the particles; the coordinates
+are relative to the jet axis, so the output is invariant under rotations about the
+beam and longitudinal boosts of the jet by construction, and nothing more (no Lorentz
+symmetry is claimed).
+
+Example:
+    >>> import torch
+    >>> dec = FlowDecoder(FlowDecoderConfig(latent_dim=4, max_particles=5, width=16,
+    ...                                      layers=1, heads=2))
+    >>> z, jet_type = torch.randn(3, 4), torch.tensor([0, 2, 4])
+    >>> out = dec.sample(z, jet_type, n=torch.tensor([5, 2, 1]), seed=0, steps=2)
+    >>> out["coords"].shape, out["p4"].dtype, out["mask"].sum(1).tolist()
+    (torch.Size([3, 5, 3]), torch.float64, [5, 2, 1])
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from ._config import Config, bounded
+from .losses.flow_matching import flow_matching_loss, interpolate
+from .nn.velocity_field import SetTransformerVelocityField
+
+__all__ = [
+    "SOLVERS",
+    "FlowDecoder",
+    "FlowDecoderConfig",
+    "relative_log_mass",
+    "sample_jets",
+    "to_four_vectors",
+]
+
+SOLVERS = ("euler", "midpoint", "heun")
+#: Number of jet types (JetNet codes g=0, q=1, t=2, w=3, z=4).
+NUM_TYPES = 5
+_MASK64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class FlowDecoderConfig(Config):
+    """Hyperparameters of :class:`FlowDecoder`; dicts in, JSON round trip.
+
+    Attributes:
+        latent_dim: Size of the latent code.
+        max_particles: Particle slots.
+        width, layers, heads, mlp_ratio: The velocity field's transformer.
+        velocity: ``"transformer"`` (set transformer) or ``"lgatr"`` (L-GATr slim,
+            :class:`~hypervae.nn.LGATrVelocityField`).
+        steps, solver: Default ODE steps and solver of :meth:`FlowDecoder.sample`.
+        scalar_weight: Weight of the jet-scalar head's likelihood in the loss.
+        feature_mean, feature_std: Standardisation of ``(eta_rel, phi_rel, ln pt_rel)``.
+        scalar_mean, scalar_std: Standardisation of the particle-sum ``ln(m/pT)``.
+    """
+
+    latent_dim: int = bounded(16, ge=1)
+    max_particles: int = bounded(30, ge=1)
+    width: int = bounded(64, ge=2)
+    layers: int = bounded(3, ge=1)
+    heads: int = bounded(4, ge=1)
+    mlp_ratio: int = bounded(2, ge=1)
+    velocity: Literal["transformer", "lgatr"] = "transformer"
+    steps: int = bounded(20, ge=1)
+    solver: Literal["euler", "midpoint", "heun"] = "midpoint"
+    scalar_weight: float = bounded(1.0, ge=0.0)
+    feature_mean: tuple[float, ...] = (0.0, 0.0, -3.5)
+    feature_std: tuple[float, ...] = (0.1, 0.1, 1.3)
+    scalar_mean: float = -1.9
+    scalar_std: float = bounded(0.5, gt=0.0)
+
+    def validate(self) -> None:
+        if self.width % self.heads != 0 or self.width % 2 != 0:
+            raise self.error("width", f"must be even and divisible by heads={self.heads}")
+        for name in ("feature_mean", "feature_std"):
+            if len(getattr(self, name)) != 3:
+                raise self.error(name, f"needs 3 values, got {len(getattr(self, name))}")
+        if min(self.feature_std) <= 0:
+            raise self.error("feature_std", f"must be > 0, got {self.feature_std}")
+
+
+def relative_log_mass(coords: Tensor, mask: Tensor, floor: float = 1e-4) -> Tensor:
+    r"""``ln(m/pT)`` of the particle-sum jet from massless relative coordinates.
+
+    Exact for massless particles: :math:`m` and :math:`p_T` are unchanged by the
+    longitudinal boost and the azimuthal rotation that relate the relative coordinates
+    to the lab. :math:`m/p_T` is floored at ``floor`` (one-particle jets are massless).
+
+    Shapes:
+        coords ``[B, P, 3]`` (eta_rel, phi_rel, ln pt_rel), mask ``[B, P]`` -> ``[B]``.
+    """
+    p4 = _massless(coords, mask)
+    total = p4.sum(1)
+    m2 = total[:, 0] ** 2 - (total[:, 1:] ** 2).sum(-1)
+    pt = total[:, 1:3].norm(dim=-1).clamp(min=1e-12)
+    return torch.log((m2.clamp(min=0).sqrt() / pt).clamp(min=floor))
+
+
+def _massless(coords: Tensor, mask: Tensor) -> Tensor:
+    """``(E, px, py, pz)`` of massless particles at ``(eta, phi, ln pt)``; zero on padding."""
+    keep = mask.to(torch.bool)
+    zero = torch.zeros((), dtype=coords.dtype, device=coords.device)
+    eta, phi, lnpt = (torch.where(keep, coords[..., k], zero) for k in range(3))
+    pt = torch.where(keep, lnpt.exp(), zero)
+    return torch.stack([pt * eta.cosh(), pt * phi.cos(), pt * phi.sin(), pt * eta.sinh()], -1)
+
+
+def to_four_vectors(
+    coords: Tensor,
+    mask: Tensor,
+    jet_pt: Tensor | float = 1.0,
+    jet_eta: Tensor | float = 0.0,
+    jet_phi: Tensor | float = 0.0,
+) -> Tensor:
+    """Massless float64 4-momenta ``(E, px, py, pz)`` of particles in relative coordinates.
+
+    The particles are placed about the jet direction ``(jet_eta, jet_phi)`` and their
+    :math:`p_T` scaled so that the particle-sum jet has transverse momentum ``jet_pt``.
+
+    Shapes:
+        coords ``[B, P, 3]`` (eta_rel, phi_rel, ln pt_rel), mask ``[B, P]``, jet values
+        scalars or ``[B]`` -> ``[B, P, 4]`` (zero on padding).
+    """
+    c = coords.double()
+    b = c.shape[0]
+
+    def per_jet(value: Tensor | float) -> Tensor:
+        return torch.as_tensor(value, dtype=torch.float64, device=c.device).expand(b)
+
+    pt_sum = _massless(c, mask).sum(1)[:, 1:3].norm(dim=-1).clamp(min=1e-300)
+    scale = torch.log(per_jet(jet_pt) / pt_sum)
+    lab = torch.stack(
+        [c[..., 0] + per_jet(jet_eta)[:, None], c[..., 1] + per_jet(jet_phi)[:, None], c[..., 2]],
+        -1,
+    )
+    lab[..., 2] = lab[..., 2] + scale[:, None]
+    return _massless(lab, mask)
+
+
+def _positive_int(name: str, value: object) -> int:
+    """``value`` if it is an int >= 1 (not a bool), else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{name} must be an int >= 1, got {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+def _jet_seed(seed: int, index: int) -> int:
+    """A 63-bit seed for jet ``index`` of a run seeded ``seed`` (splitmix64 mixing)."""
+    x = (seed * 0x9E3779B97F4A7C15 + index + 1) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (x ^ (x >> 31)) >> 1
+
+
+class FlowDecoder(nn.Module):
+    """Flow-matching particle decoder conditioned on a latent code, a jet type and ``n``.
+
+    Shapes:
+        loss: z ``[B, latent_dim]``, jet_type ``[B]``, particles ``[B, P, 3]`` (eta_rel,
+        phi_rel, ln pt_rel relative to the particle-sum jet), mask ``[B, P]``.
+        sample: z ``[B, latent_dim]``, jet_type ``[B]``, n ``[B]`` -> ``coords [B, P, 3]``,
+        ``mask [B, P]``, ``p4 [B, P, 4]`` (float64), ``log_m_over_pt [B]``.
+    """
+
+    feature_mean: Tensor
+    feature_std: Tensor
+
+    def __init__(self, config: FlowDecoderConfig | dict[str, object] | None = None) -> None:
+        super().__init__()
+        cfg = FlowDecoderConfig.coerce(config)
+        self.config = cfg
+        w = cfg.width
+        self.type_embedding = nn.Embedding(NUM_TYPES, w)
+        self.scalar_head = nn.Sequential(
+            nn.Linear(cfg.latent_dim + w, w), nn.GELU(), nn.Linear(w, w), nn.GELU(), nn.Linear(w, 2)
+        )
+        condition_dim = cfg.latent_dim + w + 2
+        self.velocity: nn.Module
+        if cfg.velocity == "lgatr":
+            from .nn.lgatr_velocity import LGATrVelocityField
+
+            self.velocity = LGATrVelocityField(
+                condition_dim,
+                width=w,
+                layers=cfg.layers,
+                heads=cfg.heads,
+                feature_mean=cfg.feature_mean,
+                feature_std=cfg.feature_std,
+            )
+        else:
+            self.velocity = SetTransformerVelocityField(
+                3, condition_dim, w, cfg.layers, cfg.heads, cfg.mlp_ratio
+            )
+        self.register_buffer("feature_mean", torch.tensor(cfg.feature_mean), persistent=False)
+        self.register_buffer("feature_std", torch.tensor(cfg.feature_std), persistent=False)
+
+    # ------------------------------------------------------------------ pieces
+    def _scalar_params(self, z: Tensor, emb: Tensor) -> tuple[Tensor, Tensor]:
+        mean, log_sigma = self.scalar_head(torch.cat([z, emb], -1)).unbind(-1)
+        return mean, log_sigma.clamp(-7.0, 3.0)
+
+    def _condition(self, z: Tensor, emb: Tensor, scalar: Tensor, n: Tensor) -> Tensor:
+        frac = n.to(z.dtype) / self.config.max_particles
+        return torch.cat([z, emb, scalar[:, None].to(z.dtype), frac[:, None]], -1)
+
+    def _check(self, z: Tensor, jet_type: Tensor) -> None:
+        if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
+            msg = f"z must have shape [B, {self.config.latent_dim}], got {tuple(z.shape)}"
+            raise ValueError(msg)
+        if jet_type.shape != z.shape[:1]:
+            msg = f"jet_type must have shape [{z.shape[0]}], got {tuple(jet_type.shape)}"
+            raise ValueError(msg)
+        bad = (jet_type < 0) | (jet_type >= NUM_TYPES)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            msg = f"jet_type of jet {i} is {int(jet_type[i])}; expected a code in 0..4"
+            raise ValueError(msg)
+
+    # ------------------------------------------------------------------ training
+    def loss(
+        self,
+        z: Tensor,
+        jet_type: Tensor,
+        particles: Tensor,
+        mask: Tensor,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, Tensor]:
+        """Flow-matching loss, the scalar head's negative log-likelihood and their sum.
+
+        Arguments:
+            z: Latent codes (draws ``mu + sigma * eps`` of the frozen encoder).
+            jet_type: Type codes.
+            particles: Relative coordinates; padded slots may hold anything (NaN too).
+            mask: ``True`` for real particles (at least one per jet).
+            generator: Source of the noise and flow times (the global RNG if ``None``).
+
+        Returns:
+            ``{"flow", "scalar", "total"}`` scalars.
+        """
+        self._check(z, jet_type)
+        keep = mask.to(torch.bool)
+        dtype = z.dtype
+        x1 = (particles.to(dtype) - self.feature_mean.to(dtype)) / self.feature_std.to(dtype)
+        x1 = torch.where(keep[..., None], x1, torch.zeros((), dtype=dtype, device=z.device))
+        n = keep.sum(1)
+        target = (relative_log_mass(particles.to(dtype), keep) - self.config.scalar_mean) / (
+            self.config.scalar_std
+        )
+        emb = self.type_embedding(jet_type.long())
+        mean, log_sigma = self._scalar_params(z, emb)
+        nll = (0.5 * ((target - mean) * torch.exp(-log_sigma)) ** 2 + log_sigma).mean()
+        x0 = torch.randn(x1.shape, generator=generator, dtype=dtype, device=z.device)
+        t = torch.rand(x1.shape[0], generator=generator, dtype=dtype, device=z.device)
+        xt = interpolate(x0, x1, t)
+        v = self.velocity(xt, t, self._condition(z, emb, target, n), keep)
+        flow = flow_matching_loss(v, x0, x1, t, keep)
+        return {"flow": flow, "scalar": nll, "total": flow + self.config.scalar_weight * nll}
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        z: Tensor,
+        jet_type: Tensor,
+        n: Tensor,
+        seed: int | None = None,
+        steps: int | None = None,
+        solver: str | None = None,
+        first_index: int = 0,
+        jet_pt: Tensor | float = 1.0,
+        jet_eta: Tensor | float = 0.0,
+        jet_phi: Tensor | float = 0.0,
+    ) -> dict[str, Tensor]:
+        """Generates one particle set per latent code by integrating the learned ODE.
+
+        Arguments:
+            z: Latent codes.
+            jet_type: Type codes.
+            n: Multiplicities in ``1..max_particles`` (e.g. drawn from the HyperVAE's
+                multiplicity head); the first ``n`` slots of each jet are real.
+            seed: Seed of the per-jet random streams (a fresh random seed if ``None``;
+                the global RNG is untouched).
+            steps: ODE steps (``config.steps`` by default), at least 1.
+            solver: ``"euler"``, ``"midpoint"`` or ``"heun"`` (``config.solver`` by default).
+            first_index: Index of the first jet in the run: jet ``i`` of this call uses
+                the stream of jet ``first_index + i``, so generating in blocks gives the
+                same jets as one call.
+            jet_pt, jet_eta, jet_phi: Where :func:`to_four_vectors` puts the jets.
+
+        Returns:
+            ``coords`` (float64 relative coordinates, zero on padding), ``mask``, ``p4``
+            (massless float64 4-momenta) and the drawn ``log_m_over_pt``.
+
+        Raises:
+            ValueError: ``steps`` below 1 or not an int, an unknown ``solver``, or ``n``
+                outside ``1..max_particles`` (naming the jet).
+        """
+        cfg = self.config
+        steps = _positive_int("steps", cfg.steps if steps is None else steps)
+        solver = cfg.solver if solver is None else solver
+        if solver not in SOLVERS:
+            msg = f"solver must be one of {SOLVERS}, got {solver!r}"
+            raise ValueError(msg)
+        self._check(z, jet_type)
+        n = torch.as_tensor(n, device=z.device).long().reshape(-1)
+        if n.shape != z.shape[:1]:
+            msg = f"n must have shape [{z.shape[0]}], got {tuple(n.shape)}"
+            raise ValueError(msg)
+        bad = (n < 1) | (n > cfg.max_particles)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            msg = f"n of jet {i} is {int(n[i])}; expected 1..max_particles={cfg.max_particles}"
+            raise ValueError(msg)
+        if seed is None:
+            seed = int.from_bytes(os.urandom(8), "little") >> 1
+        b, p, dtype = z.shape[0], cfg.max_particles, z.dtype
+        noise = torch.empty(b, p * 3 + 1, dtype=torch.float64)
+        stream = torch.Generator()
+        for i in range(b):
+            stream.manual_seed(_jet_seed(int(seed), first_index + i))
+            noise[i] = torch.randn(p * 3 + 1, generator=stream, dtype=torch.float64)
+        noise = noise.to(device=z.device, dtype=dtype)
+        mask = torch.arange(p, device=z.device)[None, :] < n[:, None]
+        was_training = self.training
+        self.eval()
+        try:
+            emb = self.type_embedding(jet_type.long())
+            mean, log_sigma = self._scalar_params(z, emb)
+            scalar = mean + log_sigma.exp() * noise[:, -1]
+            cond = self._condition(z, emb, scalar, n)
+            x = noise[:, :-1].reshape(b, p, 3) * mask[..., None]
+            x = self._integrate(x, cond, mask, steps, solver)
+        finally:
+            self.train(was_training)
+        coords = x.double() * self.feature_std.double() + self.feature_mean.double()
+        coords = torch.where(mask[..., None], coords, torch.zeros((), dtype=torch.float64))
+        log_m = scalar.double() * cfg.scalar_std + cfg.scalar_mean
+        p4 = to_four_vectors(coords, mask, jet_pt, jet_eta, jet_phi)
+        return {"coords": coords, "mask": mask, "p4": p4, "log_m_over_pt": log_m}
+
+    def _integrate(self, x: Tensor, cond: Tensor, mask: Tensor, steps: int, solver: str) -> Tensor:
+        dt = 1.0 / steps
+        ones = torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
+
+        def v(x: Tensor, t: float) -> Tensor:
+            out: Tensor = self.velocity(x, ones * t, cond, mask)
+            return out
+
+        for k in range(steps):
+            t = k * dt
+            if solver == "euler":
+                x = x + dt * v(x, t)
+            elif solver == "midpoint":
+                x = x + dt * v(x + 0.5 * dt * v(x, t), t + 0.5 * dt)
+            else:  # heun
+                v1 = v(x, t)
+                x = x + 0.5 * dt * (v1 + v(x + dt * v1, t + dt))
+        return x
+
+    # ------------------------------------------------------------------ I/O
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Writes ``model.safetensors`` and ``config.json`` (format 2) into ``directory``."""
+        from ._io import save_weights
+
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        return save_weights(directory, state, type(self).__name__, self.config.to_dict())
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike[str], device: str = "cpu") -> FlowDecoder:
+        """Loads a decoder written by :meth:`save_pretrained` (strict; never unpickles)."""
+        from ._io import load_weights, read_config_json
+
+        name, values = read_config_json(directory)
+        if name != cls.__name__:
+            msg = f"{Path(directory) / 'config.json'}: holds a {name!r}, not a {cls.__name__}"
+            raise ValueError(msg)
+        model = cls(FlowDecoderConfig.from_dict(values))
+        try:
+            model.load_state_dict(load_weights(directory, device), strict=True)
+        except RuntimeError as error:
+            msg = f"{Path(directory)}: model.safetensors does not match config.json: {error}"
+            raise ValueError(msg) from None
+        return model.to(device).eval()
+
+
+@torch.no_grad()
+def sample_jets(
+    vae: Any,
+    decoder: FlowDecoder,
+    n_jets: int,
+    jet_type: str | int = "g",
+    seed: int | None = None,
+    steps: int | None = None,
+    solver: str | None = None,
+    batch_size: int = 1000,
+) -> Any:
+    """Jets (awkward, GeV) from a HyperVAE's prior and heads and a flow decoder.
+
+    Latent codes come from ``vae.prior`` (the fitted mixture), multiplicities from its
+    multiplicity head, the jet's pT and eta from its jet head (the azimuth is uniform);
+    the particles from ``decoder``. Everything random is drawn per jet or up front, so
+    the jets do not depend on ``batch_size``.
+
+    Arguments:
+        vae: A :class:`~hypervae.HyperVAE` with a fitted prior (uses ``prior.sample``,
+            ``condition``, ``type_embedding``, ``mult_head``, ``jet_head``, ``denormalize``).
+        decoder: The flow decoder (same ``latent_dim`` and ``max_particles``).
+        n_jets: Number of jets.
+        jet_type: One type for all jets (name or code).
+        seed: Seed of the private generators (fresh if ``None``).
+        steps, solver: ODE settings (the decoder's defaults if ``None``).
+        batch_size: Jets decoded at once.
+
+    Returns:
+        Jets as :func:`hypervae.datasets.make_jets` builds them, particles sorted by pT.
+    """
+    import awkward as ak
+    import numpy as np
+
+    from .datasets.jets import jet_type_code, make_jets
+    from .physics.kinematics import from_padded
+
+    n_jets = _positive_int("n_jets", n_jets)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(8), "little") >> 1
+    gen = torch.Generator().manual_seed(int(seed))
+    codes = torch.full((n_jets,), jet_type_code(jet_type), dtype=torch.long)
+    param = next(decoder.parameters())
+    z_all = vae.prior.sample(codes, gen).to(param.dtype)
+    u_mult = torch.rand(n_jets, generator=gen, dtype=torch.float64)
+    phi = (torch.rand(n_jets, generator=gen, dtype=torch.float64) * 2 - 1) * torch.pi
+    parts = []
+    for lo in range(0, n_jets, batch_size):
+        t, z = codes[lo : lo + batch_size], z_all[lo : lo + batch_size]
+        c = vae.condition(torch.cat([z.to(vae.mult_head.weight.dtype), vae.type_embedding(t)], -1))
+        cdf = vae.mult_head(c).double().softmax(-1).cumsum(-1)
+        n = (cdf < u_mult[lo : lo + batch_size, None]).sum(-1).clamp(max=cdf.shape[1] - 1) + 1
+        jet = vae.denormalize(vae.jet_head(c)).double()
+        out = decoder.sample(
+            z, t, n, seed=seed, steps=steps, solver=solver, first_index=lo,
+            jet_pt=jet[:, 0], jet_eta=jet[:, 1], jet_phi=phi[lo : lo + batch_size],
+        )  # fmt: skip
+        parts.append((out["p4"].numpy(), out["mask"].numpy()))
+    particles = from_padded(
+        np.concatenate([p for p, _ in parts]), np.concatenate([m for _, m in parts])
+    )
+    particles = particles[ak.argsort(particles.pt, axis=1, ascending=False)]
+    return make_jets(particles, codes.numpy())
