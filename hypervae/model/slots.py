@@ -1,6 +1,6 @@
 r"""The slot particle decoder: one L-GATr pass over ``max_particles`` learned slots.
 
-This is the model's default particle decoder (``decoder="slots"``). It is one module
+This is the deterministic particle decoder (``decoder="slots"``). It is one module
 object behind a small interface that :class:`~hypervae.model.HyperVAE` and the
 objective use, so another particle decoder (e.g. a flow-matching one) can take its place:
 
@@ -9,10 +9,12 @@ objective use, so another particle decoder (e.g. a flow-matching one) can take i
   :class:`~hypervae.model.Decoded`);
 * ``loss(decoded, target, mask, tau) -> dict`` of named loss terms against the real
   particles in the jet frame;
-* ``sample(decoded, multiplicity, noise) -> (p4, mask)``: particles of generated
-  jets in the jet frame, float64, with ``multiplicity`` of them kept per jet; ``noise``
-  holds per-jet standard normal numbers of shape ``[B, *noise_shape]`` drawn by the
-  generation from its seed-stable per-jet streams (``None`` when ``noise_shape`` is);
+* ``sample(decoded, multiplicity, noise, steps=None, solver=None) -> (p4, mask)``:
+  particles of generated jets in the jet frame, float64, with ``multiplicity`` of them
+  kept per jet; ``noise`` holds per-jet standard normal numbers of shape
+  ``[B, *noise_shape]`` drawn by the generation from its seed-stable per-jet streams
+  (``None`` when ``noise_shape`` is); ``steps``/``solver`` are the ODE settings of a
+  decoder that integrates one (a decoder without one refuses them);
 * ``noise_shape``: the per-jet noise the decoder needs at sampling (``None``: none);
 * ``massless``: whether sampled particles are massless by construction.
 
@@ -45,7 +47,13 @@ from ..nn.lgatr import ParticleLGATr
 from .config import HyperVAEConfig
 from .outputs import Decoded
 
-__all__ = ["ParticleDecoder", "SlotDecoder", "chamfer_features", "frame_particles"]
+__all__ = [
+    "ParticleDecoder",
+    "SlotDecoder",
+    "chamfer_features",
+    "check_no_ode",
+    "frame_particles",
+]
 
 
 @runtime_checkable
@@ -67,7 +75,13 @@ class ParticleDecoder(Protocol):
     ) -> dict[str, Tensor]: ...
 
     def sample(
-        self, decoded: Decoded, multiplicity: Tensor, noise: Tensor | None = None
+        self,
+        decoded: Decoded,
+        multiplicity: Tensor,
+        noise: Tensor | None = None,
+        *,
+        steps: int | None = None,
+        solver: str | None = None,
     ) -> tuple[Tensor, Tensor]: ...
 
 
@@ -95,7 +109,7 @@ class SlotDecoder(nn.Module):
         # vector inputs: the jet 4-momentum and the 4 basis vectors of the jet frame
         # scalar outputs: the existence logit, and for "frame" output (log k, u, v)
         frame = config.particle_output == "frame"
-        self.lgatr = ParticleLGATr(5, h, 0 if frame else 1, 4 if frame else 1, config.decoder)
+        self.lgatr = ParticleLGATr(5, h, 0 if frame else 1, 4 if frame else 1, config.slot_decoder)
 
     @property
     def massless(self) -> bool:
@@ -150,7 +164,13 @@ class SlotDecoder(nn.Module):
         }
 
     def sample(
-        self, decoded: Decoded, multiplicity: Tensor, noise: Tensor | None = None
+        self,
+        decoded: Decoded,
+        multiplicity: Tensor,
+        noise: Tensor | None = None,
+        *,
+        steps: int | None = None,
+        solver: str | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Keeps the ``multiplicity`` slots with the largest existence logits.
 
@@ -161,8 +181,12 @@ class SlotDecoder(nn.Module):
         Shapes:
             multiplicity ``[B]`` (1..P) -> p4 ``[B, P, 4]`` float64 on the CPU, mask
             ``[B, P]``.
+
+        Raises:
+            ValueError: ``steps`` or ``solver`` given (the slot decoder has no ODE).
         """
         del noise
+        check_no_ode(steps, solver)
         p4, logits = _slots_of(decoded)
         order = logits.cpu().argsort(-1, descending=True)
         rank = order.argsort(-1)
@@ -172,6 +196,21 @@ class SlotDecoder(nn.Module):
             momentum = p4[..., 1:]
             p4 = torch.cat([momentum.norm(dim=-1, keepdim=True), momentum], -1)
         return p4, mask
+
+
+def check_no_ode(steps: object, solver: object) -> None:
+    """Refuses ODE settings for the slot decoder (nothing is silently ignored).
+
+    Raises:
+        ValueError: ``steps`` or ``solver`` is not ``None`` (names it).
+    """
+    for name, value in (("steps", steps), ("solver", solver)):
+        if value is not None:
+            msg = (
+                f"{name}={value!r}: the slot decoder (decoder='slots') takes no ODE steps or "
+                "solver; leave steps and solver out"
+            )
+            raise ValueError(msg)
 
 
 def _slots_of(decoded: Decoded) -> tuple[Tensor, Tensor]:
