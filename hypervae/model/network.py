@@ -53,7 +53,7 @@ from ..nn.prior import GaussianMixturePrior
 from .config import HyperVAEConfig
 from .flow import FlowParticleDecoder
 from .outputs import Decoded, Posterior
-from .slots import ParticleDecoder, SlotDecoder, chamfer_features
+from .slots import ParticleDecoder, SlotDecoder, chamfer_features, rename_legacy_keys
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -64,10 +64,6 @@ if TYPE_CHECKING:
     from ..graph.normalization import GraphNormalization
 
 __all__ = ["HyperVAE", "jet_info"]
-
-#: State-dict names of the slot decoder before it became a module of its own.
-_LEGACY_KEYS = (("slot_embedding", "particle_decoder.slot_embedding"),
-                ("decoder_lgatr.", "particle_decoder.lgatr."))  # fmt: skip
 
 
 def jet_info(data: Any) -> tuple[Tensor, Tensor]:
@@ -147,7 +143,7 @@ class HyperVAE(nn.Module):
         self.register_buffer(
             "norm_std", torch.tensor([float(v) for v in cfg.norm.std]), persistent=False
         )
-        self.register_load_state_dict_pre_hook(_rename_legacy_keys)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_pre_hook(rename_legacy_keys)  # type: ignore[no-untyped-call]
 
     # ------------------------------------------------------------------ encoder
     def encode(self, batch: Any) -> Posterior:
@@ -391,17 +387,3 @@ def _deprecated_n(n_jets: Any, deprecated: dict[str, Any]) -> Any:
         msg = "sample: n_jets is required (an int >= 1)"
         raise TypeError(msg)
     return n_jets
-
-
-def _rename_legacy_keys(
-    _module: nn.Module, state_dict: dict[str, Any], prefix: str, *_args: Any
-) -> None:
-    """Maps the slot decoder's former state-dict names onto ``particle_decoder.*``."""
-    for key in list(state_dict):
-        rest = key[len(prefix) :] if key.startswith(prefix) else None
-        if rest is None:
-            continue
-        for old, new in _LEGACY_KEYS:
-            if rest == old or (old.endswith(".") and rest.startswith(old)):
-                state_dict[prefix + new + rest[len(old) :]] = state_dict.pop(key)
-                break

@@ -31,7 +31,7 @@ outputs as coordinates in the frame basis, else the L-GATr's vector output.
 from __future__ import annotations
 
 import math
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -53,6 +53,7 @@ __all__ = [
     "chamfer_features",
     "check_no_ode",
     "frame_particles",
+    "rename_legacy_keys",
 ]
 
 
@@ -254,3 +255,22 @@ def frame_particles(coords: Tensor, basis: Tensor) -> Tensor:
     n = direction / direction.norm(dim=-1, keepdim=True)
     coefficients = k[..., None] * torch.cat([torch.ones_like(k)[..., None], n], -1)
     return torch.einsum("bpk,bkd->bpd", coefficients, basis)
+
+
+#: State-dict names of the slot decoder before it became a module of its own.
+_LEGACY_KEYS = (("slot_embedding", "particle_decoder.slot_embedding"),
+                ("decoder_lgatr.", "particle_decoder.lgatr."))  # fmt: skip
+
+
+def rename_legacy_keys(
+    _module: nn.Module, state_dict: dict[str, Any], prefix: str, *_args: Any
+) -> None:
+    """Maps the slot decoder's former state-dict names onto ``particle_decoder.*``."""
+    for key in list(state_dict):
+        rest = key[len(prefix) :] if key.startswith(prefix) else None
+        if rest is None:
+            continue
+        for old, new in _LEGACY_KEYS:
+            if rest == old or (old.endswith(".") and rest.startswith(old)):
+                state_dict[prefix + new + rest[len(old) :]] = state_dict.pop(key)
+                break
