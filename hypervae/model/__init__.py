@@ -3,7 +3,10 @@
 * :mod:`~hypervae.model.config`: :class:`HyperVAEConfig`, :class:`JetFeatureNorm`;
 * :mod:`~hypervae.model.network`: :class:`HyperVAE` (typed :meth:`~HyperVAE.encode` ->
   :class:`Posterior`, :meth:`~HyperVAE.decode` -> :class:`Decoded`);
-* :mod:`~hypervae.model.slots`: the slot particle decoder (the pluggable particle decoder);
+* :mod:`~hypervae.model.slots`: the particle-decoder protocol and the slot decoder;
+* :mod:`~hypervae.model.flow`: the flow-matching particle decoder (the default),
+  :func:`with_flow_decoder`;
+* :mod:`~hypervae.model.transfer`: :func:`with_decoder` (``train --init-from``);
 * :mod:`~hypervae.model.objective`: the loss, built from :mod:`hypervae.losses`;
 * :mod:`~hypervae.model.generation`: latent codes to awkward jets (seed-stable, float64);
 * :mod:`~hypervae.model.reconstruction`: :meth:`HyperVAE.reconstruct`;
@@ -20,21 +23,36 @@ Example:
 """
 
 from ..graph.batch import JetBatch
-from .config import CHAMFER_SPACES, LOSS_TERMS, PARTICLE_OUTPUTS, HyperVAEConfig, JetFeatureNorm
+from .config import (
+    CHAMFER_SPACES,
+    DECODERS,
+    LOSS_TERMS,
+    PARTICLE_OUTPUTS,
+    HyperVAEConfig,
+    JetFeatureNorm,
+)
+from .flow import FlowParticleDecoder, with_flow_decoder
 from .network import HyperVAE, jet_info
 from .outputs import Decoded, Posterior
-from .slots import SlotDecoder
+from .slots import ParticleDecoder, SlotDecoder
+from .transfer import TransferReport, with_decoder
 
 __all__ = [
     "CHAMFER_SPACES",
+    "DECODERS",
     "LOSS_TERMS",
     "PARTICLE_OUTPUTS",
     "Decoded",
+    "FlowParticleDecoder",
     "HyperVAE",
     "HyperVAEConfig",
     "JetBatch",
     "JetFeatureNorm",
+    "ParticleDecoder",
     "Posterior",
     "SlotDecoder",
+    "TransferReport",
     "jet_info",
+    "with_decoder",
+    "with_flow_decoder",
 ]

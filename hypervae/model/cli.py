@@ -91,7 +91,7 @@ def generate_command(args: argparse.Namespace) -> int:
     jet_type = None if args.jet_type == "mix" else args.jet_type
     options: dict[str, Any] = {
         "jet_type": jet_type, "temperature": args.temperature, "seed": args.seed,
-        "batch_size": args.batch_size,
+        "batch_size": args.batch_size, "steps": args.steps, "solver": args.solver,
     }  # fmt: skip
     if out.suffix == ".parquet":
         chunks = model.iter_sample(args.n_jets, chunk_size=CHUNK_JETS, **options)
@@ -151,6 +151,14 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     gen.add_argument("--batch-size", type=_positive_int, default=4096, help="jets decoded at once")
     gen.add_argument("--seed", type=seed_int, default=None, help="random seed (default: random)")
+    gen.add_argument(
+        "--steps", type=_positive_int, default=None,
+        help="ODE steps of the flow decoder (default: the model's; refused for slot models)",
+    )  # fmt: skip
+    gen.add_argument(
+        "--solver", choices=("euler", "midpoint", "heun"), default=None,
+        help="ODE solver of the flow decoder (default: the model's; refused for slot models)",
+    )  # fmt: skip
     gen.add_argument(
         "-o", "--output", required=True,
         help="output file: .parquet (jets) or .safetensors (graphs)",

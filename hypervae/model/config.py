@@ -17,12 +17,14 @@ Examples:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .._config import Config, bounded
+from ..flow_decoder import FlowDecoderConfig
 from ..nn.lgatr import ParticleLGATrConfig
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAMFER_SPACES",
+    "DECODERS",
     "LOSS_TERMS",
     "PARTICLE_OUTPUTS",
     "HyperVAEConfig",
@@ -42,8 +45,18 @@ PARTICLE_OUTPUTS = ("frame", "vector")
 #: Where the Chamfer distance is taken: ``"angular"`` on (E, p_y/|p|, p_z/|p|) in the jet
 #: frame (energy share and direction off the jet axis), ``"momentum"`` on (E, px, py, pz).
 CHAMFER_SPACES = ("angular", "momentum")
-#: The named terms of :func:`hypervae.model.objective.compute_loss`.
-LOSS_TERMS = ("chamfer", "eec", "jet", "consistency", "kl", "multiplicity", "existence")
+#: The particle decoders: ``"flow"`` (stochastic, flow matching; the default of new
+#: configs) or ``"slots"`` (deterministic slots; the shipped models before it).
+DECODERS = ("slots", "flow")
+#: The named terms of :func:`hypervae.model.objective.compute_loss` (``flow`` and
+#: ``scalar`` for ``decoder="flow"``, the slot terms for ``decoder="slots"``).
+LOSS_TERMS = (
+    "chamfer", "eec", "jet", "consistency", "kl", "multiplicity", "existence", "flow", "scalar",
+)  # fmt: skip
+#: Default instances: recognised by identity, so a config left at its default can be
+#: completed from the VAE's own fields (see :meth:`HyperVAEConfig.__post_init__`).
+_DEFAULT_FLOW = FlowDecoderConfig()
+_DEFAULT_SLOTS = ParticleLGATrConfig()
 
 
 @dataclass(frozen=True)
@@ -105,7 +118,14 @@ class HyperVAEConfig(Config):
         num_heads: Heads of the incidence cross-attention (``hidden`` divisible by it).
         edge_features, hyperedge_features: Widths of ``edge_attr`` / ``hyperedge_attr``.
         use_edges, use_hyperedges: Whether the encoder reads edges / hyperedges.
-        encoder, decoder: The two L-GATr networks.
+        encoder: The encoder's L-GATr network.
+        decoder: The particle decoder, ``"flow"`` (default) or ``"slots"``. A mapping
+            here (the slot decoder's L-GATr settings, as in configs written before the
+            flow decoder existed) is read as ``slot_decoder`` with ``decoder="slots"``
+            (deprecated spelling).
+        slot_decoder: The slot decoder's L-GATr network (``decoder="slots"``).
+        flow: The flow decoder (``decoder="flow"``); its ``latent_dim`` and
+            ``max_particles`` must equal the VAE's and are filled from them when left out.
         logvar_min, logvar_max: Clamp of the posterior log-variance.
         free_bits: Free bits of the KL term (nats per latent dimension).
         prior_components: Components of the learned per-type mixture prior (0: none).
@@ -120,7 +140,7 @@ class HyperVAEConfig(Config):
         >>> HyperVAEConfig(loss_weights={"chamfr": 1.0})
         Traceback (most recent call last):
             ...
-        hypervae._config.ConfigError: HyperVAEConfig.loss_weights.chamfr: unknown loss term; expected some of ['chamfer', 'eec', 'jet', 'consistency', 'kl', 'multiplicity', 'existence']
+        hypervae._config.ConfigError: HyperVAEConfig.loss_weights.chamfr: unknown loss term; expected some of ['chamfer', 'eec', 'jet', 'consistency', 'kl', 'multiplicity', 'existence', 'flow', 'scalar']
     """
 
     max_particles: int = bounded(30, ge=1, le=1000)
@@ -132,7 +152,8 @@ class HyperVAEConfig(Config):
     use_edges: bool = True
     use_hyperedges: bool = True
     encoder: ParticleLGATrConfig = field(default_factory=ParticleLGATrConfig)
-    decoder: ParticleLGATrConfig = field(default_factory=ParticleLGATrConfig)
+    decoder: Literal["slots", "flow"] = "flow"
+    slot_decoder: ParticleLGATrConfig = field(default_factory=lambda: _DEFAULT_SLOTS)
     logvar_min: float = bounded(-8.0, ge=-80.0, le=80.0)
     logvar_max: float = bounded(4.0, ge=-80.0, le=80.0)
     free_bits: float = bounded(0.0, ge=0.0)
@@ -143,8 +164,40 @@ class HyperVAEConfig(Config):
     consistency_mass_weight: float = bounded(1.0, ge=0.0)
     loss_weights: dict[str, float] = bounded(default_factory=_default_weights, ge=0.0)  # noqa: RUF009
     norm: JetFeatureNorm = field(default_factory=JetFeatureNorm)
+    flow: FlowDecoderConfig = field(default_factory=lambda: _DEFAULT_FLOW)
+
+    def __post_init__(self) -> None:
+        legacy: Any = self.decoder
+        if isinstance(legacy, (dict, ParticleLGATrConfig)):
+            if self.slot_decoder is not _DEFAULT_SLOTS:
+                raise self.error(
+                    "decoder", "give 'slots' or 'flow' here when slot_decoder is given"
+                )
+            warnings.warn(
+                "HyperVAEConfig.decoder as the slot decoder's L-GATr settings is deprecated; "
+                "use slot_decoder=... with decoder='slots'",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            object.__setattr__(self, "slot_decoder", legacy)
+            object.__setattr__(self, "decoder", "slots")
+        flow: Any = self.flow
+        dims = {"latent_dim": self.latent_dim, "max_particles": self.max_particles}
+        if flow is _DEFAULT_FLOW:
+            object.__setattr__(self, "flow", dims)
+        elif isinstance(flow, dict):
+            object.__setattr__(self, "flow", {**dims, **flow})
+        super().__post_init__()
 
     def validate(self) -> None:
+        for name in ("latent_dim", "max_particles"):
+            if getattr(self.flow, name) != getattr(self, name):
+                raise self.error(
+                    f"flow.{name}",
+                    f"must equal {name}={getattr(self, name)} (the flow decoder decodes this "
+                    f"VAE's latent codes and particles; leave it out to take it), got "
+                    f"{getattr(self.flow, name)}",
+                )
         for key in self.loss_weights:
             if key not in LOSS_TERMS:
                 raise self.error(

@@ -39,7 +39,7 @@ from ..physics.kinematics import JetFrame, cartesian_to_ptetaphim, from_jet_fram
 if TYPE_CHECKING:
     from .network import HyperVAE
 
-__all__ = ["BLOCK", "check_sample_args", "iter_sample", "sample"]
+__all__ = ["BLOCK", "check_decoder_args", "check_sample_args", "iter_sample", "sample"]
 
 #: Jets per block of random numbers (see the module docstring). Part of the seed contract.
 BLOCK = 256
@@ -57,6 +57,8 @@ class _Settings:
     batch_size: int
     learned: bool
     head: bool
+    steps: int | None = None
+    solver: str | None = None
 
 
 def check_sample_args(
@@ -86,6 +88,22 @@ def check_sample_args(
         raise ValueError(msg)
 
 
+def check_decoder_args(model: HyperVAE, steps: Any, solver: Any) -> None:
+    """Refuses ODE settings the model's particle decoder cannot take, naming the argument.
+
+    Raises:
+        ValueError: ``steps``/``solver`` given for the slot decoder, or a bad value for
+            the flow decoder (``steps`` < 1, an unknown ``solver``).
+    """
+    from .flow import check_ode_options
+    from .slots import check_no_ode
+
+    if model.config.decoder == "slots":
+        check_no_ode(steps, solver)
+    else:
+        check_ode_options(steps, solver)
+
+
 def _positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         msg = f"{name}: expected an int >= 1, got {value!r} ({type(value).__name__})"
@@ -103,6 +121,8 @@ def _settings(
     batch_size: int,
     prior: str,
     head: bool,
+    steps: int | None = None,
+    solver: str | None = None,
 ) -> _Settings:
     codes: Tensor | None = None
     choices = torch.arange(len(JET_TYPES))
@@ -126,6 +146,8 @@ def _settings(
         batch_size=int(batch_size),
         learned=prior == "learned" and fitted,
         head=head,
+        steps=steps,
+        solver=solver,
     )
 
 
@@ -201,6 +223,7 @@ def _decode_batch(
     phi: Tensor,
     first: int,
     noise: Tensor | None = None,
+    ode: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Physical particles ``[B, P, 4]`` float64, their mask and the head's jets ``[B, 3]``."""
     param = next(model.parameters())
@@ -212,7 +235,8 @@ def _decode_batch(
     else:  # inverse CDF of the per-jet uniform number
         cdf = probs.cumsum(-1)
         mult = (cdf <= mult_u[:, None] * cdf[:, -1:]).sum(-1).clamp(max=probs.shape[1] - 1) + 1
-    p4, mask = model.particle_decoder.sample(out, mult, noise)
+    options = {k: v for k, v in (ode or {}).items() if v is not None}  # checked up front
+    p4, mask = model.particle_decoder.sample(out, mult, noise, **options)
     pt, eta, mass = jet.unbind(-1)
     with torch.no_grad():
         rap = torch.asinh(pt * torch.sinh(eta) / torch.sqrt(pt**2 + mass**2))
@@ -254,7 +278,8 @@ def _generate(model: HyperVAE, start: int, stop: int, s: _Settings) -> ak.Array:
             z = _latent(model, types, rnd, s)
             phi = (rnd["phi"] * 2 - 1) * torch.pi
             noise = rnd.get("noise")
-            p4, mask, heads = _decode_batch(model, z, types, rnd["mult"], phi, lo, noise)
+            ode = {"steps": s.steps, "solver": s.solver}
+            p4, mask, heads = _decode_batch(model, z, types, rnd["mult"], phi, lo, noise, ode)
             parts.append((p4, mask, types.numpy(), heads))
     finally:
         model.train(was_training)
@@ -283,6 +308,8 @@ def sample(
     batch_size: int = 4096,
     prior: str = "learned",
     head: bool = False,
+    steps: int | None = None,
+    solver: str | None = None,
 ) -> ak.Array:
     """Generates ``n_jets`` jets in physical units (GeV) as an awkward jets array.
 
@@ -299,6 +326,9 @@ def sample(
         head: Also return the jet head's ``head_pt``, ``head_eta``, ``head_mass`` (GeV),
             which set the frame the particles were decoded in; the jet's own ``pt``,
             ``eta``, ``mass`` are always the sums of its particles.
+        steps, solver: ODE steps (an int >= 1) and solver (``"euler"``, ``"midpoint"``,
+            ``"heun"``) of the flow decoder; its config's by default. The slot decoder
+            refuses them.
 
     Returns:
         Jets as :func:`hypervae.datasets.make_jets` builds them, particles sorted by pT.
@@ -308,6 +338,7 @@ def sample(
             or more jets than fit in this machine's memory (use :func:`iter_sample`).
     """
     check_sample_args(n_jets, temperature, seed, batch_size, prior)
+    check_decoder_args(model, steps, solver)
     need = int(n_jets) * model.config.max_particles * _BYTES_PER_SLOT
     have = _memory_bytes()
     if have is not None and need > have:
@@ -317,7 +348,7 @@ def sample(
             "generate', which streams to its output file)"
         )
         raise ValueError(msg)
-    s = _settings(model, jet_type, temperature, seed, batch_size, prior, head)
+    s = _settings(model, jet_type, temperature, seed, batch_size, prior, head, steps, solver)
     return _generate(model, 0, int(n_jets), s)
 
 
@@ -331,6 +362,8 @@ def iter_sample(
     prior: str = "learned",
     head: bool = False,
     chunk_size: int = 65536,
+    steps: int | None = None,
+    solver: str | None = None,
 ) -> Iterator[ak.Array]:
     """The jets of :func:`sample` in chunks of ``chunk_size`` (bounded memory).
 
@@ -338,8 +371,9 @@ def iter_sample(
     Arguments are checked before the first chunk is generated.
     """
     check_sample_args(n_jets, temperature, seed, batch_size, prior)
+    check_decoder_args(model, steps, solver)
     _positive_int("chunk_size", chunk_size)
-    s = _settings(model, jet_type, temperature, seed, batch_size, prior, head)
+    s = _settings(model, jet_type, temperature, seed, batch_size, prior, head, steps, solver)
 
     def chunks() -> Iterator[ak.Array]:
         for lo in range(0, int(n_jets), int(chunk_size)):

@@ -11,10 +11,13 @@ and the clamped log-variance (:class:`~hypervae.model.Posterior`).
 
 **Decoder.** The latent code and a jet-type embedding form the condition of two shared
 heads, jet features (log pT, eta, log mass, normalised) and a categorical multiplicity
-over ``1..max_particles``, and of the particle decoder
-(:attr:`HyperVAE.particle_decoder`, by default the
-:class:`~hypervae.model.slots.SlotDecoder`), which is given the jet 4-momentum in the
-canonical frame :math:`J = (\sqrt{1 + m^2/p_T^2}, 1, 0, 0)` and the frame's basis.
+over ``1..max_particles``. The particle decoder (:attr:`HyperVAE.particle_decoder`) is
+chosen by ``config.decoder``: ``"flow"`` (the default,
+:class:`~hypervae.model.flow.FlowParticleDecoder`: flow matching conditioned on the
+latent code, the type and the multiplicity; stochastic) or ``"slots"``
+(:class:`~hypervae.model.slots.SlotDecoder`: deterministic slots from the condition, the
+jet 4-momentum in the canonical frame :math:`J = (\sqrt{1 + m^2/p_T^2}, 1, 0, 0)` and
+the frame's basis).
 
 **Prior.** With ``prior_components > 0`` the model holds a per-type Gaussian mixture
 (:class:`~hypervae.nn.GaussianMixturePrior`), the standard normal until
@@ -48,8 +51,9 @@ from ..nn.lgatr import ParticleLGATr
 from ..nn.mlp import ResidualMLP
 from ..nn.prior import GaussianMixturePrior
 from .config import HyperVAEConfig
+from .flow import FlowParticleDecoder
 from .outputs import Decoded, Posterior
-from .slots import ParticleDecoder, SlotDecoder, chamfer_features
+from .slots import ParticleDecoder, SlotDecoder, chamfer_features, rename_legacy_keys
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -60,10 +64,6 @@ if TYPE_CHECKING:
     from ..graph.normalization import GraphNormalization
 
 __all__ = ["HyperVAE", "jet_info"]
-
-#: State-dict names of the slot decoder before it became a module of its own.
-_LEGACY_KEYS = (("slot_embedding", "particle_decoder.slot_embedding"),
-                ("decoder_lgatr.", "particle_decoder.lgatr."))  # fmt: skip
 
 
 def jet_info(data: Any) -> tuple[Tensor, Tensor]:
@@ -125,8 +125,11 @@ class HyperVAE(nn.Module):
         self.condition = nn.Sequential(nn.Linear(cfg.latent_dim + h, h), nn.GELU(), nn.Linear(h, h))
         self.jet_head = nn.Linear(h, 3)
         self.mult_head = nn.Linear(h, cfg.max_particles)
-        #: The particle decoder: ``forward``/``loss``/``sample`` (see hypervae.model.slots).
-        self.particle_decoder: ParticleDecoder = SlotDecoder(cfg)
+        #: The particle decoder: ``forward``/``loss``/``sample`` (see hypervae.model.slots):
+        #: the flow-matching one (``decoder="flow"``) or the slots (``decoder="slots"``).
+        self.particle_decoder: ParticleDecoder = (
+            FlowParticleDecoder(cfg) if cfg.decoder == "flow" else SlotDecoder(cfg)
+        )
         # learned prior (ex-post density estimation): the standard normal until fitted
         self.prior = (
             GaussianMixturePrior(len(JET_TYPES), cfg.prior_components, cfg.latent_dim)
@@ -140,7 +143,7 @@ class HyperVAE(nn.Module):
         self.register_buffer(
             "norm_std", torch.tensor([float(v) for v in cfg.norm.std]), persistent=False
         )
-        self.register_load_state_dict_pre_hook(_rename_legacy_keys)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_pre_hook(rename_legacy_keys)  # type: ignore[no-untyped-call]
 
     # ------------------------------------------------------------------ encoder
     def encode(self, batch: Any) -> Posterior:
@@ -223,6 +226,8 @@ class HyperVAE(nn.Module):
             basis=basis,
             p4=p4,
             exist_logits=exist,
+            z=z,
+            jet_type=jet_type,
         )
 
     def chamfer_features(self, p4: Tensor) -> Tensor:
@@ -261,7 +266,8 @@ class HyperVAE(nn.Module):
         post = self.encode(jb)
         z = posterior_sample(post, latent_noise)
         dec = self.decode(z, jb.jet_type, self.frame_jet_vector(jb.jet_features.to(z.dtype)))
-        out = {k: v for k, v in vars(dec).items() if v is not None}
+        skip = ("z", "jet_type")
+        out = {k: v for k, v in vars(dec).items() if v is not None and k not in skip}
         if dec.exist_logits is not None:
             out["exist_soft"] = binary_gumbel(dec.exist_logits, tau)
         return {**out, "mu": post.mu, "logvar": post.logvar}
@@ -284,18 +290,24 @@ class HyperVAE(nn.Module):
         batch_size: int = 4096,
         prior: str = "learned",
         head: bool = False,
+        steps: int | None = None,
+        solver: str | None = None,
         **deprecated: Any,
     ) -> ak.Array:
         """Generates ``n_jets`` jets in physical units (GeV) as an awkward jets array.
 
         The same ``seed`` gives the same jets whatever ``batch_size``; the global RNGs
-        are untouched. See :func:`hypervae.model.generation.sample` for every argument.
-        ``n=`` is the deprecated name of ``n_jets``.
+        are untouched. ``steps``/``solver``: ODE settings of the flow decoder (its
+        config's by default; the slot decoder refuses them). See
+        :func:`hypervae.model.generation.sample` for every argument. ``n=`` is the
+        deprecated name of ``n_jets``.
         """
         from .generation import sample
 
         n_jets = _deprecated_n(n_jets, deprecated)
-        return sample(self, n_jets, jet_type, temperature, seed, batch_size, prior, head)
+        return sample(
+            self, n_jets, jet_type, temperature, seed, batch_size, prior, head, steps, solver
+        )
 
     def iter_sample(
         self,
@@ -307,6 +319,8 @@ class HyperVAE(nn.Module):
         prior: str = "learned",
         head: bool = False,
         chunk_size: int = 65536,
+        steps: int | None = None,
+        solver: str | None = None,
     ) -> Iterator[ak.Array]:
         """The jets of :meth:`sample` in chunks of ``chunk_size`` (bounded memory).
 
@@ -315,8 +329,9 @@ class HyperVAE(nn.Module):
         from .generation import iter_sample
 
         return iter_sample(
-            self, n_jets, jet_type, temperature, seed, batch_size, prior, head, chunk_size
-        )
+            self, n_jets, jet_type, temperature, seed, batch_size, prior, head, chunk_size,
+            steps, solver,
+        )  # fmt: skip
 
     def reconstruct(
         self,
@@ -372,17 +387,3 @@ def _deprecated_n(n_jets: Any, deprecated: dict[str, Any]) -> Any:
         msg = "sample: n_jets is required (an int >= 1)"
         raise TypeError(msg)
     return n_jets
-
-
-def _rename_legacy_keys(
-    _module: nn.Module, state_dict: dict[str, Any], prefix: str, *_args: Any
-) -> None:
-    """Maps the slot decoder's former state-dict names onto ``particle_decoder.*``."""
-    for key in list(state_dict):
-        rest = key[len(prefix) :] if key.startswith(prefix) else None
-        if rest is None:
-            continue
-        for old, new in _LEGACY_KEYS:
-            if rest == old or (old.endswith(".") and rest.startswith(old)):
-                state_dict[prefix + new + rest[len(old) :]] = state_dict.pop(key)
-                break

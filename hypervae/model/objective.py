@@ -10,6 +10,11 @@ multiplied by the annealing factor ``kl_weight``):
   (:func:`~hypervae.losses.consistency_loss`: summed slots against summed real particles
   in the jet frame, plus ``consistency_mass_weight`` times the squared log-mass
   difference) and ``existence`` (:func:`~hypervae.losses.existence_loss`);
+* from the flow decoder (:meth:`FlowParticleDecoder.loss
+  <hypervae.model.flow.FlowParticleDecoder.loss>`, ``decoder="flow"``): ``flow``
+  (:func:`~hypervae.losses.flow_matching_loss` on the particles relative to their sum)
+  and ``scalar`` (negative log-likelihood of the jet-scalar head; weight
+  ``flow.scalar_weight`` unless ``loss_weights`` names it);
 * shared: ``jet`` (:func:`~hypervae.losses.jet_feature_loss` of the jet head against the
   normalised true jet features), ``kl`` (:func:`~hypervae.losses.kl_divergence` with free
   bits) and ``multiplicity`` (cross-entropy of the multiplicity head against ``n``).
@@ -85,5 +90,6 @@ def compute_loss(
     terms.update({k: v for k, v in found.items() if k not in terms})
     weights = dict(cfg.loss_weights)
     weights["kl"] = weights.get("kl", 1.0) * kl_weight
+    weights.setdefault("scalar", cfg.flow.scalar_weight)
     total: Any = sum(weights.get(k, 1.0) * v for k, v in terms.items())
     return {**terms, "total": total}

@@ -49,11 +49,13 @@ class Decoded:
         p4: Particles per slot ``(E, px, py, pz)`` (``None`` for a particle decoder that
             only samples).
         exist_logits: Existence logit per slot (``None`` likewise).
+        z: The latent codes decoded (read by a particle decoder conditioned on them).
+        jet_type: Their type codes.
 
     Shapes:
         jet ``[B, 3]``; mult_logits ``[B, P]``; condition ``[B, hidden]``;
         jet_vector ``[B, 4]``; basis ``[B, 4, 4]``; p4 ``[B, P, 4]``;
-        exist_logits ``[B, P]``.
+        exist_logits ``[B, P]``; z ``[B, latent_dim]``; jet_type ``[B]``.
     """
 
     jet: Tensor
@@ -63,6 +65,8 @@ class Decoded:
     basis: Tensor
     p4: Tensor | None = None
     exist_logits: Tensor | None = None
+    z: Tensor | None = None
+    jet_type: Tensor | None = None
 
     def __getitem__(self, key: str) -> Tensor | None:
         """Deprecated dict-style access (``decoded["p4"]``) of the former dict output."""

@@ -5,6 +5,9 @@ A model directory holds ``model.safetensors`` and ``config.json`` =
 the config dict alone, as in the shipped models, still loads), and optionally the
 ``run.json`` and ``normalization.json`` a training run writes beside them.
 
+A ``config.json`` written before the flow decoder existed (``"decoder"`` holding the slot
+decoder's L-GATr settings) loads as ``decoder="slots"``, weights and samples unchanged.
+
 Loading checks, in this order, before anything is allocated: the device
 (:func:`hypervae._io.resolve_device`), the directory, ``config.json`` (valid JSON, the
 class, every value's type, bounds and finiteness via :class:`HyperVAEConfig`); then it
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,7 +71,11 @@ def read_config(path: Path) -> HyperVAEConfig:
         msg = f"{file}: holds a {name}, not a {CLASS_NAME}"
         raise ValueError(msg)
     try:
-        return HyperVAEConfig.from_dict(values)
+        with warnings.catch_warnings():
+            # directories written before the flow decoder hold the slot decoder's L-GATr
+            # settings under "decoder": they load as decoder="slots", without a warning
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return HyperVAEConfig.from_dict(values)
     except ConfigError as error:
         msg = f"{file}: {error}"
         raise ValueError(msg) from None

@@ -1,6 +1,6 @@
 r"""The slot particle decoder: one L-GATr pass over ``max_particles`` learned slots.
 
-This is the model's default particle decoder (``decoder="slots"``). It is one module
+This is the deterministic particle decoder (``decoder="slots"``). It is one module
 object behind a small interface that :class:`~hypervae.model.HyperVAE` and the
 objective use, so another particle decoder (e.g. a flow-matching one) can take its place:
 
@@ -9,10 +9,12 @@ objective use, so another particle decoder (e.g. a flow-matching one) can take i
   :class:`~hypervae.model.Decoded`);
 * ``loss(decoded, target, mask, tau) -> dict`` of named loss terms against the real
   particles in the jet frame;
-* ``sample(decoded, multiplicity, noise) -> (p4, mask)``: particles of generated
-  jets in the jet frame, float64, with ``multiplicity`` of them kept per jet; ``noise``
-  holds per-jet standard normal numbers of shape ``[B, *noise_shape]`` drawn by the
-  generation from its seed-stable per-jet streams (``None`` when ``noise_shape`` is);
+* ``sample(decoded, multiplicity, noise, steps=None, solver=None) -> (p4, mask)``:
+  particles of generated jets in the jet frame, float64, with ``multiplicity`` of them
+  kept per jet; ``noise`` holds per-jet standard normal numbers of shape
+  ``[B, *noise_shape]`` drawn by the generation from its seed-stable per-jet streams
+  (``None`` when ``noise_shape`` is); ``steps``/``solver`` are the ODE settings of a
+  decoder that integrates one (a decoder without one refuses them);
 * ``noise_shape``: the per-jet noise the decoder needs at sampling (``None``: none);
 * ``massless``: whether sampled particles are massless by construction.
 
@@ -29,7 +31,7 @@ outputs as coordinates in the frame basis, else the L-GATr's vector output.
 from __future__ import annotations
 
 import math
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -45,7 +47,14 @@ from ..nn.lgatr import ParticleLGATr
 from .config import HyperVAEConfig
 from .outputs import Decoded
 
-__all__ = ["ParticleDecoder", "SlotDecoder", "chamfer_features", "frame_particles"]
+__all__ = [
+    "ParticleDecoder",
+    "SlotDecoder",
+    "chamfer_features",
+    "check_no_ode",
+    "frame_particles",
+    "rename_legacy_keys",
+]
 
 
 @runtime_checkable
@@ -67,7 +76,13 @@ class ParticleDecoder(Protocol):
     ) -> dict[str, Tensor]: ...
 
     def sample(
-        self, decoded: Decoded, multiplicity: Tensor, noise: Tensor | None = None
+        self,
+        decoded: Decoded,
+        multiplicity: Tensor,
+        noise: Tensor | None = None,
+        *,
+        steps: int | None = None,
+        solver: str | None = None,
     ) -> tuple[Tensor, Tensor]: ...
 
 
@@ -95,7 +110,7 @@ class SlotDecoder(nn.Module):
         # vector inputs: the jet 4-momentum and the 4 basis vectors of the jet frame
         # scalar outputs: the existence logit, and for "frame" output (log k, u, v)
         frame = config.particle_output == "frame"
-        self.lgatr = ParticleLGATr(5, h, 0 if frame else 1, 4 if frame else 1, config.decoder)
+        self.lgatr = ParticleLGATr(5, h, 0 if frame else 1, 4 if frame else 1, config.slot_decoder)
 
     @property
     def massless(self) -> bool:
@@ -150,7 +165,13 @@ class SlotDecoder(nn.Module):
         }
 
     def sample(
-        self, decoded: Decoded, multiplicity: Tensor, noise: Tensor | None = None
+        self,
+        decoded: Decoded,
+        multiplicity: Tensor,
+        noise: Tensor | None = None,
+        *,
+        steps: int | None = None,
+        solver: str | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Keeps the ``multiplicity`` slots with the largest existence logits.
 
@@ -161,8 +182,12 @@ class SlotDecoder(nn.Module):
         Shapes:
             multiplicity ``[B]`` (1..P) -> p4 ``[B, P, 4]`` float64 on the CPU, mask
             ``[B, P]``.
+
+        Raises:
+            ValueError: ``steps`` or ``solver`` given (the slot decoder has no ODE).
         """
         del noise
+        check_no_ode(steps, solver)
         p4, logits = _slots_of(decoded)
         order = logits.cpu().argsort(-1, descending=True)
         rank = order.argsort(-1)
@@ -172,6 +197,21 @@ class SlotDecoder(nn.Module):
             momentum = p4[..., 1:]
             p4 = torch.cat([momentum.norm(dim=-1, keepdim=True), momentum], -1)
         return p4, mask
+
+
+def check_no_ode(steps: object, solver: object) -> None:
+    """Refuses ODE settings for the slot decoder (nothing is silently ignored).
+
+    Raises:
+        ValueError: ``steps`` or ``solver`` is not ``None`` (names it).
+    """
+    for name, value in (("steps", steps), ("solver", solver)):
+        if value is not None:
+            msg = (
+                f"{name}={value!r}: the slot decoder (decoder='slots') takes no ODE steps or "
+                "solver; leave steps and solver out"
+            )
+            raise ValueError(msg)
 
 
 def _slots_of(decoded: Decoded) -> tuple[Tensor, Tensor]:
@@ -215,3 +255,22 @@ def frame_particles(coords: Tensor, basis: Tensor) -> Tensor:
     n = direction / direction.norm(dim=-1, keepdim=True)
     coefficients = k[..., None] * torch.cat([torch.ones_like(k)[..., None], n], -1)
     return torch.einsum("bpk,bkd->bpd", coefficients, basis)
+
+
+#: State-dict names of the slot decoder before it became a module of its own.
+_LEGACY_KEYS = (("slot_embedding", "particle_decoder.slot_embedding"),
+                ("decoder_lgatr.", "particle_decoder.lgatr."))  # fmt: skip
+
+
+def rename_legacy_keys(
+    _module: nn.Module, state_dict: dict[str, Any], prefix: str, *_args: Any
+) -> None:
+    """Maps the slot decoder's former state-dict names onto ``particle_decoder.*``."""
+    for key in list(state_dict):
+        rest = key[len(prefix) :] if key.startswith(prefix) else None
+        if rest is None:
+            continue
+        for old, new in _LEGACY_KEYS:
+            if rest == old or (old.endswith(".") and rest.startswith(old)):
+                state_dict[prefix + new + rest[len(old) :]] = state_dict.pop(key)
+                break

@@ -92,6 +92,8 @@ def train_command(args: argparse.Namespace) -> int:
         init = None
         if args.init_from and not args.resume:
             init = HyperVAE.from_pretrained(args.init_from)
+            torch.manual_seed(run.training.seed)  # a new particle decoder starts from it
+            init = _with_run_decoder(init, args.config, run.model, trainer_rank())
             model_cfg = init.config.to_dict()  # its architecture and jet normalisation
         run = run.replace(model=HyperVAEConfig.from_dict(model_cfg))
         torch.manual_seed(run.training.seed)
@@ -120,6 +122,43 @@ def train_command(args: argparse.Namespace) -> int:
         if started:
             torch.distributed.destroy_process_group()
     return 0
+
+
+def trainer_rank() -> int:
+    """This process's rank under torchrun (0 otherwise)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def _with_run_decoder(init: Any, config_path: str | None, model: Any, rank: int) -> Any:
+    """``init`` with the particle decoder the run file's ``model.decoder`` names, if another.
+
+    With ``--init-from`` the model's architecture is the initial model's; only an
+    explicit ``model.decoder`` (with its ``model.flow`` section) in the run file changes
+    the particle decoder: matching weights are copied, the new decoder is fresh.
+    """
+    from ..model.transfer import with_decoder
+
+    if config_path is None:
+        return init
+    path = Path(config_path)
+    text = path.read_text()
+    if path.suffix == ".json":
+        raw = json.loads(text)
+    else:
+        import yaml
+
+        raw = yaml.safe_load(text)
+    section = raw.get("model") if isinstance(raw, dict) else None
+    wanted = section.get("decoder") if isinstance(section, dict) else None
+    if not isinstance(wanted, str) or wanted == init.config.decoder:
+        return init
+    flow = {
+        k: v for k, v in model.flow.to_dict().items() if k not in ("latent_dim", "max_particles")
+    }
+    new, report = with_decoder(init, wanted, flow)
+    if rank == 0:
+        print(f"--init-from: particle decoder {init.config.decoder!r} -> {wanted!r}; {report}")
+    return new
 
 
 def register(subparsers: Any) -> None:
@@ -157,7 +196,11 @@ def register(subparsers: Any) -> None:
     train.add_argument(
         "--init-from",
         metavar="NAME|DIR",
-        help="start from this model's weights and config (fine-tuning; ignored with --resume)",
+        help=(
+            "start from this model's weights and config (fine-tuning; ignored with "
+            "--resume); a run file whose model section names another decoder ('flow' "
+            "or 'slots') gets that decoder freshly initialised, every other weight copied"
+        ),
     )
     train.add_argument("--epochs", type=positive_int, help="override training.max_epochs")
     train.add_argument("--batch-size", type=positive_int, help="override training.batch_size")

@@ -136,6 +136,11 @@ class TrainingConfig(Config):
         progress: Show progress bars.
         tensorboard: Also write TensorBoard events (needs the ``tensorboard`` package).
         log_every: Log training scalars every this many optimiser steps.
+        freeze: Parameter-name prefixes (``model.named_parameters()``) frozen for the
+            run: not optimised, left exactly as they are. ``"*"`` matches every
+            parameter; an entry ``"!prefix"`` keeps the parameters it matches trainable
+            (e.g. ``["*", "!particle_decoder."]`` trains the particle decoder alone on
+            the frozen latent). A prefix that matches no parameter is an error.
 
     Examples:
         >>> cfg = TrainingConfig.from_dict({"lr": 3e-4, "max_epochs": 2})
@@ -185,6 +190,7 @@ class TrainingConfig(Config):
     progress: bool = True
     tensorboard: bool = True
     log_every: int = bounded(10, ge=1)
+    freeze: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Cross-field checks: ``min_lr <= lr``; ``None`` device -> ``"auto"``."""
@@ -192,6 +198,9 @@ class TrainingConfig(Config):
             raise self.error("min_lr", f"must not exceed lr ({self.lr}), got {self.min_lr}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise self.error("betas", f"expected two values in [0, 1), got {list(self.betas)}")
+        for i, prefix in enumerate(self.freeze):
+            if prefix in ("", "!"):
+                raise self.error(f"freeze[{i}]", "expected a parameter-name prefix, got ''")
         auto_device(self)
 
     @classmethod

@@ -47,6 +47,7 @@ from ..graph.normalization import GraphNormalization
 from ..losses.kl import kl_weight as kl_schedule
 from . import persistence
 from .config import RunConfig, TrainingConfig
+from .freeze import freeze_parameters
 from .logging import MetricsLogger
 from .objective import LossFn, LossModule, TrainState, batch_length, move_to, vae_loss
 from .sampler import EpochBatchSampler, make_loader
@@ -125,6 +126,8 @@ class Trainer:
                 new_cfg = dataclasses.replace(model_cfg, free_bits=float(cfg.free_bits))
             setattr(model, "config", new_cfg)  # noqa: B010
         self.model = model.to(self.device)
+        #: names of the parameters frozen for this run (``TrainingConfig.freeze``)
+        self.frozen = freeze_parameters(self.model, cfg.freeze)
         self.loss_module: nn.Module = LossModule(self.model, self.loss_fn)
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel

@@ -50,7 +50,10 @@ def test_round_trip_and_unknown_keys():
         ({"norm": {"std": [0.1, 0.0, 0.5]}}, r"norm\.std\[1\]: must be > 0"),
         ({"norm": {"std": [0.1, 0.5]}}, r"norm\.std: expected 3 values"),
         ({"encoder": {"backbone": "nope"}}, r"encoder\.backbone: must be one of"),
-        ({"decoder": {"num_blocks": -1}}, r"decoder\.num_blocks: must be >= 1"),
+        ({"slot_decoder": {"num_blocks": -1}}, r"slot_decoder\.num_blocks: must be >= 1"),
+        ({"decoder": {"num_blocks": -1}}, r"slot_decoder\.num_blocks: must be >= 1"),
+        ({"decoder": "banana"}, r"decoder: must be one of \['slots', 'flow'\]"),
+        ({"latent_dim": 8, "flow": {"latent_dim": 4}}, r"flow\.latent_dim: must equal"),
     ],
 )
 def test_bad_values_are_refused_with_the_dotted_path(values, path):

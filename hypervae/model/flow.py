@@ -1,0 +1,210 @@
+r"""The flow-matching particle decoder behind the :class:`~hypervae.model.slots.ParticleDecoder` seam.
+
+:class:`FlowParticleDecoder` holds a :class:`~hypervae.flow_decoder.FlowDecoder`
+(``self.flow``) and adapts it to what :class:`~hypervae.model.HyperVAE` asks of its
+particle decoder (``decoder="flow"``):
+
+* ``forward`` gives no per-slot particles (``(None, None)``): the particles only exist
+  as samples of :math:`p(\eta_\mathrm{rel}, \phi_\mathrm{rel}, \ln p_{T,\mathrm{rel}}
+  \mid z, \mathrm{type}, n)`;
+* ``loss`` turns the real particles (jet frame) into coordinates relative to their sum
+  and returns the flow-matching term ``flow`` and the jet-scalar head's ``scalar``
+  (negative log-likelihood) of :meth:`FlowDecoder.loss
+  <hypervae.flow_decoder.FlowDecoder.loss>`;
+* ``sample`` integrates the ODE from per-jet noise that the generation draws from its
+  seed-stable per-jet streams (``noise_shape = (3 * max_particles + 1,)``: the particles'
+  starting points and the jet scalar's normal number), so a jet does not depend on the
+  batch it is decoded in. The particles are massless, float64, in the jet frame (sum
+  along +x with :math:`p_T = 1`).
+
+:func:`with_flow_decoder` builds a flow-decoder HyperVAE from a trained (slot) HyperVAE
+and a separately trained :class:`~hypervae.flow_decoder.FlowDecoder`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor, nn
+
+from ..flow_decoder import SOLVERS, FlowDecoder, to_four_vectors
+from .config import HyperVAEConfig
+from .outputs import Decoded
+
+if TYPE_CHECKING:
+    from .network import HyperVAE
+
+__all__ = ["FlowParticleDecoder", "check_ode_options", "relative_coordinates", "with_flow_decoder"]
+
+
+def check_ode_options(steps: object, solver: object) -> None:
+    """Refuses bad ODE settings up front, naming the argument.
+
+    Raises:
+        ValueError: ``steps`` not an int >= 1 or ``solver`` not one of ``SOLVERS``
+            (``None`` means the decoder's default).
+    """
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        msg = f"steps: expected an int >= 1 (ODE steps of the flow decoder), got {steps!r}"
+        raise ValueError(msg)
+    if solver is not None and solver not in SOLVERS:
+        msg = f"solver: expected one of {list(SOLVERS)}, got {solver!r}"
+        raise ValueError(msg)
+
+
+def relative_coordinates(p4: Tensor, mask: Tensor) -> Tensor:
+    """``(eta_rel, phi_rel, ln pt_rel)`` of particles relative to their sum (zero on padding).
+
+    The convention of :func:`hypervae.physics.to_relative` (pseudorapidity and azimuth
+    differences, pT ratio to the particle-sum jet's pT).
+
+    Shapes:
+        p4 ``[B, P, 4]`` ``(E, px, py, pz)``, mask ``[B, P]`` -> ``[B, P, 3]``.
+    """
+    keep = mask.to(torch.bool)
+    p4 = torch.where(keep[..., None], p4, torch.zeros((), dtype=p4.dtype, device=p4.device))
+    total = p4.sum(1)
+    pt = p4[..., 1:3].norm(dim=-1)
+    one = torch.ones((), dtype=p4.dtype, device=p4.device)
+    safe_pt = torch.where(keep, pt, one).clamp(min=1e-30)
+    eta = torch.asinh(p4[..., 3] / safe_pt)
+    phi = torch.atan2(p4[..., 2], p4[..., 1])
+    jet_pt = total[:, 1:3].norm(dim=-1).clamp(min=1e-30)
+    jet_eta = torch.asinh(total[:, 3] / jet_pt)
+    jet_phi = torch.atan2(total[:, 2], total[:, 1])
+    dphi = torch.remainder(phi - jet_phi[:, None] + math.pi, 2 * math.pi) - math.pi
+    coords = torch.stack([eta - jet_eta[:, None], dphi, torch.log(safe_pt / jet_pt[:, None])], -1)
+    return torch.where(keep[..., None], coords, torch.zeros((), dtype=p4.dtype, device=p4.device))
+
+
+class FlowParticleDecoder(nn.Module):
+    """A :class:`~hypervae.flow_decoder.FlowDecoder` as the HyperVAE's particle decoder.
+
+    Arguments:
+        config: The model's :class:`~hypervae.model.HyperVAEConfig` (its ``flow`` section).
+
+    Shapes:
+        loss: target ``[B, P, 4]`` (jet frame), mask ``[B, P]``; sample: multiplicity
+        ``[B]``, noise ``[B, 3 P + 1]`` -> p4 ``[B, P, 4]`` float64 (CPU), mask ``[B, P]``.
+    """
+
+    #: The name of this decoder kind.
+    kind = "flow"
+
+    def __init__(self, config: HyperVAEConfig) -> None:
+        super().__init__()
+        self.flow = FlowDecoder(config.flow)
+        self.noise_shape: tuple[int, ...] | None = (3 * config.max_particles + 1,)
+
+    @property
+    def massless(self) -> bool:
+        """The flow decoder's particles are massless by construction."""
+        return True
+
+    def forward(
+        self, condition: Tensor, jet_vector: Tensor, basis: Tensor
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """No per-slot particles: the flow decoder only samples (see :meth:`sample`)."""
+        del condition, jet_vector, basis
+        return None, None
+
+    def loss(
+        self, decoded: Decoded, target: Tensor, mask: Tensor, tau: float = 1.0
+    ) -> dict[str, Tensor]:
+        """``flow`` (flow matching) and ``scalar`` (jet-scalar NLL) against the real particles.
+
+        Draws the noise and flow times from the global torch RNG (training randomness).
+        ``tau`` is unused.
+        """
+        del tau
+        z, jet_type = _latent_of(decoded)
+        coords = relative_coordinates(target.to(torch.float64), mask).to(z.dtype)
+        out = self.flow.loss(z, jet_type, coords, mask)
+        return {"flow": out["flow"], "scalar": out["scalar"]}
+
+    @torch.no_grad()
+    def sample(
+        self,
+        decoded: Decoded,
+        multiplicity: Tensor,
+        noise: Tensor | None = None,
+        *,
+        steps: int | None = None,
+        solver: str | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Integrates the flow from ``noise`` for ``multiplicity`` particles per jet.
+
+        Raises:
+            ValueError: No ``noise``, bad ``steps``/``solver`` (named).
+        """
+        check_ode_options(steps, solver)
+        if noise is None:
+            msg = "FlowParticleDecoder.sample: noise is required (per-jet normal numbers)"
+            raise ValueError(msg)
+        flow, cfg = self.flow, self.flow.config
+        z, jet_type = _latent_of(decoded)
+        b, p = z.shape[0], cfg.max_particles
+        n = multiplicity.to(z.device).long()
+        noise = noise.to(device=z.device, dtype=z.dtype)
+        mask = torch.arange(p, device=z.device)[None, :] < n[:, None]
+        was_training = flow.training
+        flow.eval()
+        try:
+            # the same steps as FlowDecoder.sample, from the generation's per-jet noise
+            emb = flow.type_embedding(jet_type.long())
+            mean, log_sigma = flow._scalar_params(z, emb)
+            scalar = mean + log_sigma.exp() * noise[:, -1]
+            cond = flow._condition(z, emb, scalar, n)
+            x = noise[:, :-1].reshape(b, p, 3) * mask[..., None]
+            x = flow._integrate(
+                x, cond, mask, cfg.steps if steps is None else steps,
+                cfg.solver if solver is None else solver,
+            )  # fmt: skip
+        finally:
+            flow.train(was_training)
+        coords = x.double() * flow.feature_std.double() + flow.feature_mean.double()
+        mask = mask.cpu()
+        coords = torch.where(mask[..., None], coords.cpu(), torch.zeros((), dtype=torch.float64))
+        return to_four_vectors(coords, mask), mask
+
+
+def _latent_of(decoded: Decoded) -> tuple[Tensor, Tensor]:
+    if decoded.z is None or decoded.jet_type is None:
+        msg = "FlowParticleDecoder: the Decoded has no latent codes (z, jet_type)"
+        raise ValueError(msg)
+    return decoded.z, decoded.jet_type
+
+
+def with_flow_decoder(vae: HyperVAE, flow_decoder: FlowDecoder) -> HyperVAE:
+    """A flow-decoder HyperVAE with ``vae``'s weights and ``flow_decoder`` as its decoder.
+
+    Everything but the particle decoder (encoder, heads, prior, jet normalisation, run
+    files) is copied from ``vae``; the slot decoder's weights, if any, are dropped.
+
+    Arguments:
+        vae: A trained HyperVAE (either decoder).
+        flow_decoder: A trained flow decoder on ``vae``'s latent space.
+
+    Raises:
+        ValueError: ``latent_dim`` or ``max_particles`` of the two differ (named).
+    """
+    fc = flow_decoder.config
+    for name in ("latent_dim", "max_particles"):
+        if getattr(fc, name) != getattr(vae.config, name):
+            msg = (
+                f"flow_decoder.config.{name}={getattr(fc, name)} differs from the VAE's "
+                f"{name}={getattr(vae.config, name)}"
+            )
+            raise ValueError(msg)
+    config = vae.config.replace(decoder="flow", flow=fc)
+    model: HyperVAE = type(vae)(config)
+    param = next(vae.parameters())
+    model = model.to(device=param.device, dtype=param.dtype)
+    state = {k: v for k, v in vae.state_dict().items() if not k.startswith("particle_decoder.")}
+    state.update({f"particle_decoder.flow.{k}": v for k, v in flow_decoder.state_dict().items()})
+    model.load_state_dict(state, strict=True)
+    model.graph_config = vae.graph_config
+    model.edge_normalization = vae.edge_normalization
+    return model.train(vae.training)
