@@ -282,6 +282,7 @@ def tagger_loss(
     ``label_smoothing`` in training only) and ``"accuracy"``.
 
     Examples:
+        >>> from hypervae.taggers import build_tagger
         >>> model = build_tagger("phat", 2, dims=(8,), depths=(1,), num_heads=(2,))
         >>> from hypervae.taggers import toy_jets
         >>> from hypervae.training import TrainState

@@ -51,7 +51,7 @@ def jet_norm_from_graphs(graphs: Sequence[HypergraphData]) -> JetFeatureNorm:
         >>> gs = [HypergraphData(x=torch.zeros(1, 4), y=torch.tensor([[2.0, v, 0.0, 4.0]]))
         ...       for v in (6.0, 8.0)]
         >>> jet_norm_from_graphs(gs).mean
-        [7.0, 0.0, 4.0]
+        (7.0, 0.0, 4.0)
     """
     ys = np.concatenate([g.y.view(-1, 4)[:, 1:].double().numpy() for g in graphs])
     return JetFeatureNorm(mean=ys.mean(0).tolist(), std=np.maximum(ys.std(0), 1e-3).tolist())
