@@ -1,6 +1,6 @@
 """Fidelity of HyperVAE generators beside the truth floor on 10,000 jets: docs/results.md.
 
-Three sub-commands:
+Four sub-commands:
 
 ``train``
     Trains, on the shipped sample's train+val jets of all five types, the full model
@@ -15,6 +15,8 @@ Three sub-commands:
     trained two stages at a time, about 70 min for the full model's three stages).
 ``ship``
     Copies those two models into ``hypervae/pretrained/hypervae-jets-30[-baseline]``.
+``report``
+    Writes ``docs/results.md`` again from ``runs/results/metrics.json`` (no measurement).
 ``evaluate`` (the default)
     Judges generators as users do. Per jet type, on the never-trained Pythia ``eval`` set
     (10,000 jets, ``scripts/make_eval_sets.py``): the truth floor (the independent
@@ -194,7 +196,7 @@ def load_sets(
         sets = {t: (load("eval", t), load("floor", t)) for t in types}
         info_path = eval_dir / "info.json"
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-        info.update({"source": "pythia", "dir": str(eval_dir)})
+        info.update({"source": "pythia", "dir": str(eval_dir), "real": "eval set"})
         return sets, info
     how = f"python scripts/make_eval_sets.py --n-jets 10000 --workers 2 -o {eval_dir}"
     msg = (
@@ -212,7 +214,8 @@ def load_sets(
         )
         for t in types
     }
-    return sets, {"source": "shipped sample", "missing": missing, "dir": str(eval_dir)}
+    info = {"source": "shipped sample", "missing": missing, "dir": str(eval_dir)}
+    return sets, {**info, "real": "test split"}
 
 
 # ---------------------------------------------------------------------------- generators
@@ -496,7 +499,7 @@ def evaluate(args: argparse.Namespace) -> None:
                     ("multiplicity", plot_multiplicity),
                 ):
                     fig = plot(real, jets)
-                    fig.suptitle(f"{t} jets: real (eval set) vs {gen.label} (generated)")
+                    fig.suptitle(f"{t} jets: real ({data['real']}) vs {gen.label} (generated)")
                     fig.savefig(figures / f"{t}_{name}.png", dpi=70)
                     plt.close(fig)
             ratio = row["floor_ratios"]
@@ -703,7 +706,7 @@ def _summary(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _type_section(t: str, per: dict[str, Any]) -> list[str]:
+def _type_section(t: str, per: dict[str, Any], real_name: str) -> list[str]:
     rows = {"truth floor": per["floor"], **per["generators"]}
     lines = [
         f"## {NAMES[t]} jets ({t})",
@@ -725,7 +728,7 @@ def _type_section(t: str, per: dict[str, Any]) -> list[str]:
         "",
         "| | " + " | ".join(h for _, h in OBSERVABLES) + " |",
         "|---" * (len(OBSERVABLES) + 1) + "|",
-        "| real (eval), value | "
+        f"| real ({real_name}), value | "
         + " | ".join(f"{_get(real, k):.3g}" for k, _ in OBSERVABLES)
         + " |",
     ]
@@ -739,7 +742,7 @@ def _type_section(t: str, per: dict[str, Any]) -> list[str]:
     first = next(iter(per["generators"]))
     lines += [
         "",
-        f"Plots: real (eval set) against `{first}`.",
+        f"Plots: real ({real_name}) against `{first}`.",
         "",
         f"![{t} jet features](results/{t}_jet.png)",
         f"![{t} particle features](results/{t}_particles.png)",
@@ -774,7 +777,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:  # noqa: A
     """The markdown page of ``results``."""
     lines = _header(results) + _summary(results)
     for t, per in results["types"].items():
-        lines += _type_section(t, per)
+        lines += _type_section(t, per, results["data"]["real"])
     lines += _steps_section(results.get("steps"))
     tp = results["throughput"]
     lines += [
@@ -799,17 +802,25 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:  # noqa: A
         "",
         "## Loading",
         "",
-        f"In a fresh process, `import hypervae` took {load['import']:.1f} s and "
+        f"In a fresh process, `import hypervae` took {load['import']:.1f} s (submodules load "
+        f"lazily) and "
         f"`HyperVAE.from_pretrained({first!r})` {load['from_pretrained']:.2f} s.",
         "",
     ]
     return "\n".join(lines)
 
 
+def rerender(args: argparse.Namespace) -> None:
+    """Writes ``results.md`` again from ``runs/results/metrics.json`` (no measurement)."""
+    results = json.loads((RUNS / "metrics.json").read_text())
+    atomic_write(Path(args.output) / "results.md", report(results, args))
+    print(f"wrote {Path(args.output) / 'results.md'} from {RUNS / 'metrics.json'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "command", nargs="?", default="evaluate", choices=("train", "ship", "evaluate")
+        "command", nargs="?", default="evaluate", choices=("train", "ship", "evaluate", "report")
     )
     parser.add_argument(
         "--model",
@@ -840,7 +851,8 @@ def main() -> None:
         bad = sorted(set(args.types) - set(TYPES))
         if bad or not args.types:
             parser.error(f"--types: expected letters of {''.join(TYPES)}, got {args.types!r}")
-    {"train": train, "ship": ship, "evaluate": evaluate}[args.command](args)
+    commands = {"train": train, "ship": ship, "evaluate": evaluate, "report": rerender}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":
