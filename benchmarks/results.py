@@ -343,7 +343,7 @@ def compare(
 def floor_reference(entry: dict[str, Any]) -> float:
     """The floor a ratio divides by: its value, or its error where larger (FPD, KPD ~ 0)."""
     value, error = _value(entry)
-    return max(value, error)
+    return max(value, error, 1e-300)  # a floor of exactly 0 gives an infinite ratio
 
 
 def judge(row: dict[str, Any], floor: dict[str, Any]) -> None:
@@ -588,6 +588,11 @@ def _fmt(entry: dict[str, Any]) -> str:
     return f"{value / scale:.2f} ± {error / scale:.2f}"
 
 
+def _times(ratio: float | None) -> str:
+    """``3.2×``; ``–`` for a ratio that was not finite (stored as null)."""
+    return f"{ratio:.1f}×" if ratio is not None and math.isfinite(ratio) else "–"
+
+
 def _get(tree: dict[str, Any], dotted: str) -> float:
     for key in dotted.split("."):
         tree = tree[key]
@@ -701,7 +706,7 @@ def _summary(results: dict[str, Any]) -> list[str]:
     ]
     for t, per in results["types"].items():
         for label, row in per["generators"].items():
-            ratios = " | ".join(f"{row['floor_ratios'][k]:.1f}×" for k in COLUMNS)
+            ratios = " | ".join(_times(row["floor_ratios"][k]) for k in COLUMNS)
             lines.append(f"| {t} | {label} | {ratios} | {_auc(row)} | {_targets(row)} |")
     return [*lines, ""]
 
@@ -719,7 +724,7 @@ def _type_section(t: str, per: dict[str, Any], real_name: str) -> list[str]:
         for k in COLUMNS:
             cell = _fmt(row["jetnet"][k])
             if "floor_ratios" in row:
-                cell += f" ({row['floor_ratios'][k]:.1f}×)"
+                cell += f" ({_times(row['floor_ratios'][k])})"
             cells.append(cell)
         mult = _fmt(row["jetnet"]["w1_multiplicity"])
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {mult} | {_auc(row)} |")
@@ -767,7 +772,7 @@ def _steps_section(steps: dict[str, Any] | None) -> list[str]:
     ]
     for row in steps["rows"]:
         cells = " | ".join(
-            f"{_fmt(row['jetnet'][k])} ({row['floor_ratios'][k]:.1f}×)" for k in COLUMNS
+            f"{_fmt(row['jetnet'][k])} ({_times(row['floor_ratios'][k])})" for k in COLUMNS
         )
         lines.append(f"| {row['steps']} | {row['jets_per_s']:.0f} | {cells} |")
     return [*lines, ""]
