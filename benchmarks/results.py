@@ -645,7 +645,7 @@ def _header(results: dict[str, Any]) -> list[str]:
             f"({data.get('generator', 'Pythia 8 + FastJet')}; seeds "
             f"`{data.get('seeds', '?')}`, seed bases {data.get('seed_base', '?')}; "
             f"{data.get('n_particles', '?')} leading particles stored; never used in "
-            "training), cached in `~/.cache/hypervae/eval`, not shipped.",
+            f"training), cached in `{data['dir']}`, not shipped.",
         ]
     else:
         lines += [
