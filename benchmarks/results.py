@@ -799,6 +799,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:  # noqa: A
     pythia = tp["pythia"]
     if pythia is not None and math.isfinite(pythia):
         lines.append(f"| Pythia 8 + FastJet (`generate_pythia`, 100 jets) | {pythia:.1f} |")
+        best = max(tp["hypervae"].values())
+        lines += ["", f"Fastest generator / Pythia: **{best / pythia:.0f}×** in the same run."]
     else:
         lines.append(f"| Pythia 8 + FastJet | {tp.get('pythia_note', 'not measured')} |")
     load = results["load_seconds"]
