@@ -12,5 +12,7 @@ from .efp import *
 from .efp import __all__ as _efp_all
 from .metrics import *
 from .metrics import __all__ as _metrics_all
+from .observables import *
+from .observables import __all__ as _observables_all
 
-__all__ = [*_classifier_test_all, *_efp_all, *_metrics_all]
+__all__ = [*_classifier_test_all, *_efp_all, *_metrics_all, *_observables_all]
