@@ -16,6 +16,10 @@ from __future__ import annotations
 import argparse
 import shutil
 
+import awkward as ak
+import torch
+
+import hypervae as hv
 from hypervae.flow_decoder import FlowDecoder
 from hypervae.model import HyperVAE, with_flow_decoder
 from hypervae.model.pretrained import model_directory
@@ -29,6 +33,15 @@ def main() -> None:
     args = parser.parse_args()
     vae = HyperVAE.from_pretrained(args.vae)
     model = with_flow_decoder(vae, FlowDecoder.from_pretrained(args.flow)).eval()
+    # the jet head predicts the clustered jet; the kept particles carry a fraction of its pT
+    types, fractions = [], []
+    for name in "gqtwz":
+        jets = hv.datasets.load_sample(name, split="train")
+        sums = hv.datasets.make_jets(jets.particles, jets.jet_type)
+        fractions.append(torch.from_numpy(ak.to_numpy(sums.pt) / ak.to_numpy(jets.pt)))
+        types.append(torch.from_numpy(ak.to_numpy(jets.jet_type)).long())
+    fitted = model.particle_decoder.fit_pt_fraction(torch.cat(types), torch.cat(fractions))
+    print("kept pT fraction per type (g q t w z):", [round(v, 4) for v in fitted.exp().tolist()])
     out = model.save_pretrained(args.output)
     for name in ("run.json", "normalization.json"):
         source = model_directory(args.vae) / name

@@ -236,3 +236,18 @@ def test_flow_objective_terms_total_and_gradients():
     for head in (model.to_latent[0].weight, model.jet_head.weight, model.mult_head.weight):
         assert head.grad is not None
         assert float(head.grad.abs().sum()) > 0
+
+
+def test_particles_carry_the_fitted_pt_fraction_of_the_head_jet():
+    """The flow's particles sum to the head's pT times the fitted kept fraction."""
+    cfg = hv.HyperVAEConfig(max_particles=6, latent_dim=4, hidden=16, decoder="flow",
+                            flow={"width": 16, "layers": 1, "heads": 2})  # fmt: skip
+    model = hv.HyperVAE(cfg).eval()
+    dec = model.particle_decoder
+    codes = torch.tensor([0, 0, 2, 2])
+    fitted = dec.fit_pt_fraction(codes, torch.tensor([0.9, 0.9, 0.8, 0.8], dtype=torch.float64))
+    assert torch.allclose(fitted[[0, 2]].exp(), torch.tensor([0.9, 0.8]))
+    jets = model.sample(40, jet_type="t", seed=3, head=True, steps=2)
+    ratio = ak.to_numpy(jets.pt) / ak.to_numpy(jets.head_pt)
+    # the particle sum's pT is the fraction of the head's (up to its eta/axis placement)
+    assert abs(float(np.median(ratio)) - 0.8) < 0.02
