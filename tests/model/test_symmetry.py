@@ -31,7 +31,7 @@ def _rebuild(p, types):
 
 @pytest.fixture(scope="module")
 def setup():
-    model = hv.HyperVAE.from_pretrained("hypervae-jets-30").double()
+    model = hv.HyperVAE.from_pretrained("hypervae-jets-30-slots").double()
     raw = hv.datasets.load_sample("t", split="test")[:60]
     return model, _rebuild(raw.particles, raw.jet_type)
 
