@@ -48,6 +48,7 @@ import numpy as np
 import torch
 
 import hypervae as hv
+from hypervae.model.pretrained import model_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES = ("g", "q", "t", "w", "z")
@@ -75,8 +76,8 @@ def cache(args: argparse.Namespace) -> None:
     from hypervae.training.data import edge_normalization
 
     torch.set_num_threads(1)
-    model = hv.HyperVAE.from_pretrained(SHIPPED)
-    run = json.loads((ROOT / "hypervae" / "pretrained" / SHIPPED / "run.json").read_text())
+    model = hv.HyperVAE.from_pretrained(args.model)
+    run = json.loads((model_directory(args.model) / "run.json").read_text())
     graph_cfg = dict(run["graph"])
     graph_cfg["max_particles"] = model.config.max_particles
     # the shipped training set: train+val of every type in this order, 10 % held out
@@ -111,7 +112,7 @@ def cache(args: argparse.Namespace) -> None:
         "particles": torch.as_tensor(x, dtype=torch.float32),
         "mask": torch.as_tensor(mask),
         "split": torch.as_tensor(split),  # 0 train, 1 val (of the shipped sample)
-        "model": SHIPPED,
+        "model": str(args.model),
         "graph": graph_cfg,
     }
     args.cache.parent.mkdir(parents=True, exist_ok=True)
@@ -252,7 +253,7 @@ def evaluate(args: argparse.Namespace) -> None:
     from hypervae.flow_generation import sample_jets
 
     torch.set_num_threads(1)
-    vae = hv.HyperVAE.from_pretrained(SHIPPED)
+    vae = hv.HyperVAE.from_pretrained(args.model)
     decoder = FlowDecoder.from_pretrained(args.decoder)
     n_params = sum(p.numel() for p in decoder.parameters())
     results: dict[str, Any] = {"decoder": str(args.decoder), "parameters": n_params, "types": {}}
@@ -295,6 +296,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("cache")
     p.add_argument("--cache", type=Path, default=CACHE)
+    p.add_argument("--model", default=SHIPPED, help="the slot VAE whose latent is cached")
     p.set_defaults(func=cache)
     p = sub.add_parser("train")
     p.add_argument("--cache", type=Path, default=CACHE)
@@ -317,6 +319,7 @@ def main() -> None:
     p.set_defaults(func=train)
     p = sub.add_parser("evaluate")
     p.add_argument("--decoder", type=Path, default=Path("/work/cache/flow_decoder"))
+    p.add_argument("--model", default=SHIPPED, help="the slot VAE the decoder was trained on")
     p.add_argument("--types", nargs="+", default=list(TYPES))
     p.add_argument("--steps", type=int, nargs="+", default=[20, 6])
     p.add_argument("--solver", default="midpoint")

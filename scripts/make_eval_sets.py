@@ -56,7 +56,12 @@ def main() -> None:
     parser.add_argument("--n-particles", type=int, default=150)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--types", default="".join(JET_TYPES))
-    parser.add_argument("--sets", default="eval,floor")
+    parser.add_argument(
+        "--sets", default="eval",
+        help="eval (default), or eval,floor to also generate a second set for the floor "
+        "(benchmarks/results.py otherwise uses the shipped sample, an independent Pythia "
+        "set of 10,000 jets per type, as the floor)",
+    )  # fmt: skip
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args()
     sets = args.sets.split(",")
