@@ -539,7 +539,9 @@ def evaluate(args: argparse.Namespace) -> None:
         "cpu_seconds": time.process_time() - cpu_start,
     }
     RUNS.mkdir(parents=True, exist_ok=True)
-    atomic_write(RUNS / "metrics.json", json.dumps(_finite(results), indent=1) + "\n")
+    metrics = Path(args.metrics[0]) if args.metrics else RUNS / "metrics.json"
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(metrics, json.dumps(_finite(results), indent=1) + "\n")
     markdown = report(results, args)
     atomic_write(out / "results.md", markdown)
     print(markdown)
@@ -836,10 +838,22 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:  # noqa: A
 
 
 def rerender(args: argparse.Namespace) -> None:
-    """Writes ``results.md`` again from ``runs/results/metrics.json`` (no measurement)."""
-    results = json.loads((RUNS / "metrics.json").read_text())
+    """Writes ``results.md`` again from ``runs/results/metrics.json`` (no measurement).
+
+    With several ``--metrics`` files (runs over different ``--types``, e.g. in parallel),
+    their per-type results are merged; the rest comes from the first that has it.
+    """
+    files = [Path(p) for p in args.metrics] if args.metrics else [RUNS / "metrics.json"]
+    parts = [json.loads(f.read_text()) for f in files]
+    results = parts[0]
+    for other in parts[1:]:
+        results["types"].update(other["types"])
+        for key, value in other.items():
+            if results.get(key) is None:
+                results[key] = value
     atomic_write(Path(args.output) / "results.md", report(results, args))
-    print(f"wrote {Path(args.output) / 'results.md'} from {RUNS / 'metrics.json'}")
+    atomic_write(RUNS / "metrics.json", json.dumps(results, indent=1) + "\n")
+    print(f"wrote {Path(args.output) / 'results.md'} from {', '.join(map(str, files))}")
 
 
 def main() -> None:
@@ -868,6 +882,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11, help="sampling and subsampling seed")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--types", default="".join(TYPES), help="jet types to evaluate")
+    parser.add_argument(
+        "--metrics", action="append", metavar="PATH",
+        help="evaluate: where the numbers go (default runs/results/metrics.json); report: "
+        "the file(s) to render, merged by type",
+    )  # fmt: skip
     parser.add_argument(
         "-o", "--output", "--out", default=str(ROOT / "docs"), help="where results.md goes"
     )
