@@ -337,7 +337,7 @@ def classifier(
     b = other[np.sort(rng.choice(len(other), min(n_jets, len(other)), replace=False))]
     training = {"epochs": epochs, "batch_size": 128, "device": "cpu", "seed": seed}
     result = hv.evaluation.classifier_two_sample_test(
-        a, b, "part", training, n_max=MAX_PARTICLES, seed=seed, **CLASSIFIER_ARCH
+        a, b, "part", training, max_particles=MAX_PARTICLES, seed=seed, **CLASSIFIER_ARCH
     )
     return result.to_dict()
 

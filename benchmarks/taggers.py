@@ -65,7 +65,7 @@ def _toy_batch(batch: int, n_particles: int, seed: int = 0):
     from hypervae.taggers import TaggerData, toy_jets
 
     jets = toy_jets(batch, n_prongs=3, n_particles=n_particles, seed=seed)
-    data = TaggerData.from_jets(jets, n_max=n_particles)
+    data = TaggerData.from_jets(jets, max_particles=n_particles)
     return data.p4, data.mask, torch.zeros(batch, dtype=torch.long)
 
 
@@ -200,7 +200,7 @@ def _table_data(args: argparse.Namespace):
                 for c, (p, w) in enumerate(specs)
             ]
         )
-        p4, mask = to_padded(jets, n_max=args.n_particles)
+        p4, mask = to_padded(jets, max_particles=args.n_particles)
         codes = ak.to_numpy(jets.jet_type).astype(np.int64)
         parts[split] = TaggerData(
             torch.as_tensor(p4), torch.as_tensor(mask), torch.as_tensor(codes)
