@@ -161,6 +161,7 @@ def _python_blocks(page: Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", page.read_text(), re.M | re.S)
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_losses_howto_snippet_runs(tmp_path):
     (block,) = _python_blocks(DOCS / "how-to" / "losses.md")
     out = _run(["-c", block], tmp_path)

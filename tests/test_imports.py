@@ -43,6 +43,7 @@ def test_torch_free_layers_do_not_import_torch(statement: str) -> None:
     assert not any(loaded.values()), f"{statement!r} imported {[m for m, v in loaded.items() if v]}"
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_lazy_attributes_resolve_and_are_listed() -> None:
     code = (
         "import sys, hypervae as hv\n"

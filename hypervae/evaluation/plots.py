@@ -305,8 +305,8 @@ def plot_all(
         ...     rng.normal(0, 0.2, (30, 5)), rng.normal(0, 0.2, (30, 5)))
         >>> jets = hv.physics.from_padded(p4, np.ones((30, 5), bool))
         >>> with tempfile.TemporaryDirectory() as d:
-        ...     sorted(p.name for p in plot_all(jets, jets, d, eec_n=(2,)))
-        ['eec.png', 'jet_features.png', 'multiplicity.png', 'particle_features.png']
+        ...     sorted(p.name for p in plot_all(jets, jets, d, eec_n=()))
+        ['jet_features.png', 'multiplicity.png', 'particle_features.png']
     """
     figures = {
         "particle_features": plot_particle_features(real, gen),

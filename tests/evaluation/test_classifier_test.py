@@ -23,6 +23,7 @@ def test_different_samples_are_separated():
     assert set(result.to_dict()) == {"auc", "low", "high", "level", "n_train", "n_test"}
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_identical_distributions_give_auc_near_half():
     real = TaggerData.from_jets(toy_jets(250, 1, seed=3))
     fake = toy_jets(250, 1, seed=4)

@@ -47,6 +47,7 @@ def test_help_lists_every_option(capsys):
         assert option in text
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_runs_end_to_end(tmp_path, capsys):
     real = write_jets(tmp_path / "real.parquet", 0)
     gen = write_jets(tmp_path / "gen.parquet", 1, n_jets=70)

@@ -72,6 +72,7 @@ def test_eec_panel_shows_mean_density():
     np.testing.assert_allclose(values, expected)
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_plot_all_writes_files_atomically(tmp_path):
     real, gen = jets(4, n_jets=30), jets(5, n_jets=25)
     paths = plots.plot_all(real, gen, tmp_path / "plots", formats=("png", "pdf"), eec_n=(2,))

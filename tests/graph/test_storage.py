@@ -60,6 +60,7 @@ def test_dataset_spans_shards_lazily(tmp_path):
     assert batch.hyperedge_index[1].max().item() + 1 == batch.hyperedge_attr.shape[0]
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_worker_processes_give_identical_shards(tmp_path):
     jets = random_jets(6, 10, seed=6)
     one = build_dataset(jets, tmp_path / "one", CFG, shard_size=3, progress=False)
