@@ -846,8 +846,14 @@ def rerender(args: argparse.Namespace) -> None:
     files = [Path(p) for p in args.metrics] if args.metrics else [RUNS / "metrics.json"]
     parts = [json.loads(f.read_text()) for f in files]
     results = parts[0]
-    for other in parts[1:]:
-        results["types"].update(other["types"])
+    for other in parts[1:]:  # types and generators are merged; the rest: first wins
+        for t, per in other["types"].items():
+            if t in results["types"]:
+                results["types"][t]["generators"].update(per["generators"])
+            else:
+                results["types"][t] = per
+        results["generators"].update(other["generators"])
+        results["throughput"]["hypervae"].update(other["throughput"]["hypervae"])
         for key, value in other.items():
             if results.get(key) is None:
                 results[key] = value
