@@ -241,9 +241,8 @@ def with_flow_decoder(vae: HyperVAE, flow_decoder: FlowDecoder) -> HyperVAE:
     model = model.to(device=param.device, dtype=param.dtype)
     state = {k: v for k, v in vae.state_dict().items() if not k.startswith("particle_decoder.")}
     state.update({f"particle_decoder.flow.{k}": v for k, v in flow_decoder.state_dict().items()})
-    state["particle_decoder.log_pt_fraction"] = (
-        model.particle_decoder.log_pt_fraction
-    )  # 1 until fitted
+    key = "particle_decoder.log_pt_fraction"  # ln 1 until fitted (fit_pt_fraction)
+    state[key] = model.state_dict()[key]
     model.load_state_dict(state, strict=True)
     model.graph_config = vae.graph_config
     model.edge_normalization = vae.edge_normalization
