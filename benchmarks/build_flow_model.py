@@ -1,7 +1,7 @@
 """Builds the candidate shipped flow-decoder model from the existing pieces.
 
 The shipped ``hypervae-jets-30`` (encoder, heads, learned prior) and a
-:class:`~hypervae.flow_decoder.FlowDecoder` trained on its frozen latent
+:class:`~hypervae.model.flow_decoder.FlowDecoder` trained on its frozen latent
 (``benchmarks/flow_decoder.py train``) become one ``HyperVAE(decoder="flow")``
 (:func:`hypervae.model.with_flow_decoder`), saved with the source's ``run.json`` (its
 graph settings, which ``reconstruct`` uses).
@@ -20,8 +20,8 @@ import awkward as ak
 import torch
 
 import hypervae as hv
-from hypervae.flow_decoder import FlowDecoder
 from hypervae.model import HyperVAE, with_flow_decoder
+from hypervae.model.flow_decoder import FlowDecoder
 from hypervae.model.pretrained import model_directory
 
 

@@ -11,7 +11,7 @@ Three sub-commands (one thread each; ``OMP_NUM_THREADS=1`` is set before torch l
     targets ``(eta_rel, phi_rel, ln pt_rel)`` (relative to the particle-sum jet) to
     ``--cache`` (default ``/work/cache/flow_latents.pt``; not in git).
 ``train``
-    Trains a :class:`~hypervae.flow_decoder.FlowDecoder` on ``z = mu + sigma * eps``
+    Trains a :class:`~hypervae.model.flow_decoder.FlowDecoder` on ``z = mu + sigma * eps``
     (fresh ``eps`` each step) of the *train* split's jets, AdamW with a cosine schedule
     over a time budget, EMA weights, and saves the EMA decoder to ``--output``. The
     budget (``--minutes``) is this process's CPU time on one thread, the core time it
@@ -123,7 +123,7 @@ def cache(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------- train
 def fit_normalization(x: torch.Tensor, mask: torch.Tensor) -> dict[str, Any]:
     """Standardisation of the particle features and of ``ln(m/pT)`` (train split)."""
-    from hypervae.flow_decoder import relative_log_mass
+    from hypervae.model.flow_decoder import relative_log_mass
 
     valid = x[mask].double()
     scalar = relative_log_mass(x.double(), mask)
@@ -136,7 +136,7 @@ def fit_normalization(x: torch.Tensor, mask: torch.Tensor) -> dict[str, Any]:
 
 
 def train(args: argparse.Namespace) -> None:
-    from hypervae.flow_decoder import FlowDecoder, FlowDecoderConfig
+    from hypervae.model.flow_decoder import FlowDecoder, FlowDecoderConfig
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -249,8 +249,12 @@ def _metrics(real: ak.Array, other: ak.Array) -> dict[str, float]:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from hypervae.flow_decoder import FlowDecoder
-    from hypervae.flow_generation import sample_jets
+    from hypervae.model import with_flow_decoder
+    from hypervae.model.flow_decoder import FlowDecoder
+
+    def sample_jets(vae, decoder, n_jets, jet_type, seed, steps, solver):  # type: ignore[no-untyped-def]
+        model = with_flow_decoder(vae, decoder)
+        return model.sample(n_jets, jet_type=jet_type, seed=seed, steps=steps, solver=solver)
 
     torch.set_num_threads(1)
     vae = hv.HyperVAE.from_pretrained(args.model)

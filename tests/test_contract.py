@@ -1,7 +1,7 @@
 """One contract over every model of the package (issue 13 item 8).
 
 For each HyperVAE variant (with and without edges and hyperedges, slim and full L-GATr
-backbone) and each tagger (Particle Transformer, PHAT-JeT) at tiny sizes:
+backbone, slot and flow-matching particle decoders) and each tagger (Particle Transformer, PHAT-JeT) at tiny sizes:
 
 * gradients reach every parameter (a parameter that never learns is a bug);
 * a save/load round trip gives identical outputs;
@@ -29,14 +29,16 @@ from tests.model.helpers import jet_graph
 
 def _vae(**overrides: Any) -> hv.HyperVAE:
     cfg = {"max_particles": 8, "latent_dim": 3, "hidden": 8, "num_heads": 2,
+           "decoder": "slots",
            "encoder": {"num_blocks": 1, "hidden_v_channels": 4, "hidden_s_channels": 8,
                        "num_heads": 2},
-           "decoder": {"num_blocks": 1, "hidden_v_channels": 4, "hidden_s_channels": 8,
-                       "num_heads": 2}}  # fmt: skip
+           "slot_decoder": {"num_blocks": 1, "hidden_v_channels": 4, "hidden_s_channels": 8,
+                            "num_heads": 2},
+           "flow": {"width": 8, "layers": 1, "heads": 2, "steps": 3}}  # fmt: skip
     for key, value in overrides.items():
         if key == "backbone":
             cfg["encoder"] = {**cfg["encoder"], "backbone": value}
-            cfg["decoder"] = {**cfg["decoder"], "backbone": value}
+            cfg["slot_decoder"] = {**cfg["slot_decoder"], "backbone": value}
         else:
             cfg[key] = value
     return hv.HyperVAE(cfg)
@@ -63,6 +65,7 @@ CASES = [
     Case("vae-edges-only", "vae", {"use_hyperedges": False}),
     Case("vae-hyperedges-only", "vae", {"use_edges": False}),
     Case("vae-full-backbone", "vae", {"backbone": "full"}),
+    Case("vae-flow-decoder", "vae", {"decoder": "flow"}),
     Case("particle-transformer", "tagger", {"name": "part", "config": {
         "embed_dim": 8, "num_heads": 2, "mlp_dim": 16, "num_layers": 1, "num_class_layers": 1,
         "particle_embed_dims": (8,), "pair_embed_dims": (4,), "dropout": 0.0}}),
@@ -97,18 +100,13 @@ def _outputs(case: Case, model: torch.nn.Module, dtype: torch.dtype, pad: int = 
             post = model.encode(Batch.from_data_list(graphs))
             z = torch.linspace(-1, 1, 9, dtype=dtype).view(3, 3)
             dec = model.decode(z, torch.tensor([0, 2, 4]))
+            if dec.p4 is None:  # the flow decoder samples: from fixed noise
+                noise = torch.randn(3, 3 * 8 + 1, generator=torch.Generator().manual_seed(5))
+                p4, _ = model.particle_decoder.sample(dec, torch.tensor([3, 5, 8]), noise)
+                return [post.mu[:3], post.logvar[:3], p4, dec.jet]
             return [post.mu[:3], post.logvar[:3], dec.p4, dec.exist_logits, dec.jet]
         p4, mask = _particles(dtype, pad)
         return [model(p4, mask)]
-
-
-#: Known failures, each a bug to fix where it lives (strict: the test says when it is fixed).
-TAGGERS_FLOAT32_ONLY = pytest.mark.xfail(
-    reason="the taggers cast their features to float32 (taggers/particle_transformer.py, "
-    "taggers/phat.py), so a float64 model fails with a dtype mismatch",
-    raises=RuntimeError,
-    strict=True,
-)
 
 
 @pytest.fixture(params=CASES, ids=[c.name for c in CASES])
@@ -158,9 +156,7 @@ def test_padding_does_not_change_outputs(case):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_float64_works_and_agrees_with_float32(case, request):
-    if case.kind == "tagger":
-        request.applymarker(TAGGERS_FLOAT32_ONLY)
+def test_float64_works_and_agrees_with_float32(case):
     model = case.build()
     single = _outputs(case, model, torch.float32)
     double = _outputs(case, model.double(), torch.float64)

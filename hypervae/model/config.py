@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .._config import Config, bounded
-from ..flow_decoder import FlowDecoderConfig
 from ..nn.lgatr import ParticleLGATrConfig
+from .flow_decoder import FlowDecoderConfig
 
 if TYPE_CHECKING:
     import awkward as ak

@@ -1,6 +1,6 @@
 r"""The flow-matching particle decoder behind the :class:`~hypervae.model.slots.ParticleDecoder` seam.
 
-:class:`FlowParticleDecoder` holds a :class:`~hypervae.flow_decoder.FlowDecoder`
+:class:`FlowParticleDecoder` holds a :class:`~hypervae.model.flow_decoder.FlowDecoder`
 (``self.flow``) and adapts it to what :class:`~hypervae.model.HyperVAE` asks of its
 particle decoder (``decoder="flow"``):
 
@@ -10,7 +10,7 @@ particle decoder (``decoder="flow"``):
 * ``loss`` turns the real particles (jet frame) into coordinates relative to their sum
   and returns the flow-matching term ``flow`` and the jet-scalar head's ``scalar``
   (negative log-likelihood) of :meth:`FlowDecoder.loss
-  <hypervae.flow_decoder.FlowDecoder.loss>`;
+  <hypervae.model.flow_decoder.FlowDecoder.loss>`;
 * ``sample`` integrates the ODE from per-jet noise that the generation draws from its
   seed-stable per-jet streams (``noise_shape = (3 * max_particles + 1,)``: the particles'
   starting points and the jet scalar's normal number), so a jet does not depend on the
@@ -18,7 +18,7 @@ particle decoder (``decoder="flow"``):
   along +x with :math:`p_T = 1`).
 
 :func:`with_flow_decoder` builds a flow-decoder HyperVAE from a trained (slot) HyperVAE
-and a separately trained :class:`~hypervae.flow_decoder.FlowDecoder`.
+and a separately trained :class:`~hypervae.model.flow_decoder.FlowDecoder`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import torch
 from torch import Tensor, nn
 
 from ..datasets.jets import JET_TYPES
-from ..flow_decoder import SOLVERS, FlowDecoder, to_four_vectors
 from .config import HyperVAEConfig
+from .flow_decoder import SOLVERS, FlowDecoder, to_four_vectors
 from .outputs import Decoded
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def relative_coordinates(p4: Tensor, mask: Tensor) -> Tensor:
 
 
 class FlowParticleDecoder(nn.Module):
-    """A :class:`~hypervae.flow_decoder.FlowDecoder` as the HyperVAE's particle decoder.
+    """A :class:`~hypervae.model.flow_decoder.FlowDecoder` as the HyperVAE's particle decoder.
 
     Arguments:
         config: The model's :class:`~hypervae.model.HyperVAEConfig` (its ``flow`` section).
@@ -241,9 +241,8 @@ def with_flow_decoder(vae: HyperVAE, flow_decoder: FlowDecoder) -> HyperVAE:
     model = model.to(device=param.device, dtype=param.dtype)
     state = {k: v for k, v in vae.state_dict().items() if not k.startswith("particle_decoder.")}
     state.update({f"particle_decoder.flow.{k}": v for k, v in flow_decoder.state_dict().items()})
-    state["particle_decoder.log_pt_fraction"] = (
-        model.particle_decoder.log_pt_fraction
-    )  # 1 until fitted
+    key = "particle_decoder.log_pt_fraction"  # ln 1 until fitted (fit_pt_fraction)
+    state[key] = model.state_dict()[key]
     model.load_state_dict(state, strict=True)
     model.graph_config = vae.graph_config
     model.edge_normalization = vae.edge_normalization

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..flow_decoder import FlowDecoderConfig
+    from .flow_decoder import FlowDecoderConfig
     from .network import HyperVAE
 
 __all__ = ["TransferReport", "with_decoder"]

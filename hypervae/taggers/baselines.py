@@ -26,7 +26,7 @@ from .._config import Config, bounded
 from ..nn.attention_block import AttentionBlock
 from ..nn.masked import masked_pool
 from .blocks import Tagger
-from .features import check_inputs, tagger_inputs
+from .features import check_inputs, param_dtype, tagger_inputs, tagger_output
 
 __all__ = ["PointNetConfig", "PointNetTagger", "TransformerTagger", "TransformerTaggerConfig"]
 
@@ -97,9 +97,9 @@ class PointNetConfig(_InputConfig):
 
 
 def _checked_inputs(
-    cfg: _InputConfig, p4: Tensor, mask: Tensor, extra: Tensor | None
+    cfg: _InputConfig, p4: Tensor, mask: Tensor, extra: Tensor | None, dtype: torch.dtype
 ) -> tuple[Tensor, Tensor]:
-    """Validates the inputs and returns ``(features, mask)`` (features float32)."""
+    """Validates the inputs and returns ``(features, mask)`` (features in ``dtype``)."""
     check_inputs(p4, mask, extra)
     got = 0 if extra is None else extra.shape[-1]
     if got != cfg.num_extra_features:
@@ -115,7 +115,7 @@ def _checked_inputs(
         )
         raise ValueError(msg)
     p4 = torch.where(mask[..., None], p4, torch.zeros_like(p4))
-    x = tagger_inputs(p4, mask, extra, cfg.features, cfg.absolute_eta_phi).float()
+    x = tagger_inputs(p4, mask, extra, cfg.features, cfg.absolute_eta_phi).to(dtype)
     return x, mask
 
 
@@ -148,13 +148,13 @@ class TransformerTagger(Tagger):
         self.head = nn.Linear(cfg.embed_dim, cfg.num_classes)
 
     def forward(self, p4: Tensor, mask: Tensor, extra: Tensor | None = None) -> Tensor:
-        x, mask = _checked_inputs(self.config, p4, mask, extra)
+        x, mask = _checked_inputs(self.config, p4, mask, extra, param_dtype(self))
         x = self.embed(x)
         x = torch.where(mask[..., None], x, torch.zeros_like(x))
         for block in self.blocks:
             x = block(x, mask)
         logits: Tensor = self.head(self.norm(masked_pool(x, mask, self.config.aggregation)))
-        return logits.float()
+        return tagger_output(logits)
 
 
 class PointNetTagger(Tagger):
@@ -188,7 +188,7 @@ class PointNetTagger(Tagger):
         self.head = nn.Sequential(*head)
 
     def forward(self, p4: Tensor, mask: Tensor, extra: Tensor | None = None) -> Tensor:
-        x, mask = _checked_inputs(self.config, p4, mask, extra)
+        x, mask = _checked_inputs(self.config, p4, mask, extra, param_dtype(self))
         x = self.particle_mlp(x)
         logits: Tensor = self.head(masked_pool(x, mask, self.config.aggregation))
-        return logits.float()
+        return tagger_output(logits)

@@ -47,9 +47,11 @@ __all__ = [
     "check_jet_type",
     "hls4ml_features",
     "kinematics",
+    "param_dtype",
     "particle_features",
     "standardise_hls4ml",
     "tagger_inputs",
+    "tagger_output",
 ]
 
 FEATURE_NAMES = ("ln_pt", "ln_e", "ln_pt_rel", "ln_e_rel", "dr", "deta", "dphi", "eta", "phi")
@@ -397,3 +399,13 @@ def tagger_inputs(
     if extra is not None:
         x = torch.cat([x, extra.to(dtype)], dim=-1)
     return torch.where(mask.bool()[..., None], x, torch.zeros_like(x))
+
+
+def param_dtype(module: torch.nn.Module) -> torch.dtype:
+    """The floating dtype of ``module``'s parameters (the taggers compute in it)."""
+    return next(p.dtype for p in module.parameters() if p.is_floating_point())
+
+
+def tagger_output(logits: Tensor) -> Tensor:
+    """Logits as float64 for a float64 model, else float32 (also after bf16 autocast)."""
+    return logits if logits.dtype == torch.float64 else logits.float()

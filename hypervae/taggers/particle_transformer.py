@@ -33,7 +33,7 @@ from ..nn.attention_block import AttentionBlock
 from ..nn.class_attention import ClassAttentionBlock
 from ..nn.pair_embedding import PAIR_STANDARDISATION, PairEmbedding
 from .blocks import Tagger
-from .features import check_inputs, particle_features
+from .features import check_inputs, param_dtype, particle_features, tagger_output
 
 __all__ = ["PAIR_STANDARDISATION", "ParticleTransformer", "ParticleTransformerConfig"]
 
@@ -159,7 +159,7 @@ class ParticleTransformer(Tagger):
             )
             raise ValueError(msg)
         p4 = torch.where(mask[..., None], p4, torch.zeros_like(p4))
-        x = particle_features(p4, mask, extra, cfg.absolute_eta_phi).float()
+        x = particle_features(p4, mask, extra, cfg.absolute_eta_phi).to(param_dtype(self))
         use_amp = cfg.amp and p4.is_cuda
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
             bias = self.pair_embed(p4, mask) if self.pair_embed is not None else None
@@ -171,4 +171,4 @@ class ParticleTransformer(Tagger):
             for block in self.class_blocks:
                 cls = block(cls, x, mask)
             logits: Tensor = self.head(self.norm(cls[:, 0]))
-        return logits.float()
+        return tagger_output(logits)

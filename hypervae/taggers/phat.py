@@ -39,7 +39,7 @@ from ..nn.patch_attention import PatchAttention
 from ..nn.positional import ConditionalPositionalEncoding
 from ..nn.sequence_pool import SequencePool
 from .blocks import Tagger
-from .features import check_inputs, kinematics, tagger_inputs
+from .features import check_inputs, kinematics, param_dtype, tagger_inputs, tagger_output
 
 __all__ = ["ORDERINGS", "PRESETS", "PHATJeT", "PHATJeTConfig", "ordering_key", "sort_particles"]
 
@@ -325,8 +325,8 @@ class PHATJeT(Tagger):
         p4 = torch.where(mask[..., None], p4, torch.zeros_like(p4))
         kin = kinematics(p4, mask)
         order = sort_particles(kin, mask, cfg.sort_by)[:, : int(counts.max())]
-        x = tagger_inputs(p4, mask, extra, cfg.features, cfg.absolute_eta_phi).float()
-        coords = torch.stack([kin["deta"], kin["dphi"]], dim=-1).float()
+        x = tagger_inputs(p4, mask, extra, cfg.features, cfg.absolute_eta_phi).to(param_dtype(self))
+        coords = torch.stack([kin["deta"], kin["dphi"]], dim=-1).to(x.dtype)
         take = order[..., None]
         x = x.gather(1, take.expand(-1, -1, x.shape[-1]))
         coords = coords.gather(1, take.expand(-1, -1, 2))
@@ -341,4 +341,4 @@ class PHATJeT(Tagger):
                     x = block(x, coords, mask)
             pooled = masked_pool(x, mask, cfg.aggregation)
             logits: Tensor = self.head(self.norm(pooled))
-        return logits.float()
+        return tagger_output(logits)

@@ -13,7 +13,6 @@ from torch_geometric.data import Batch
 
 import hypervae as hv
 from hypervae._config import ConfigError
-from hypervae.flow_decoder import FlowDecoder, FlowDecoderConfig
 from hypervae.model import (
     FlowParticleDecoder,
     HyperVAE,
@@ -23,6 +22,7 @@ from hypervae.model import (
     with_flow_decoder,
 )
 from hypervae.model.flow import relative_coordinates
+from hypervae.model.flow_decoder import FlowDecoder, FlowDecoderConfig
 
 from .helpers import jet_graph
 

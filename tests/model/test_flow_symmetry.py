@@ -1,7 +1,7 @@
 """What the shipped flow decoder's symmetry is, measured (docs/concepts/lorentz-equivariance.md).
 
 The flow decoder generates particles in coordinates relative to their own jet
-(eta_rel, phi_rel, ln pT_rel); :func:`hypervae.flow_decoder.to_four_vectors` places them at
+(eta_rel, phi_rel, ln pT_rel); :func:`hypervae.model.flow_decoder.to_four_vectors` places them at
 the jet head's (pT, eta) and a uniform azimuth. Moving the jet's azimuth rotates every
 particle about the beam, and moving its pseudorapidity boosts every (massless) particle
 along the beam, exactly: the output is covariant under rotations about the beam and
@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from hypervae.flow_decoder import to_four_vectors
+from hypervae.model.flow_decoder import to_four_vectors
 
 
 def _coords(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -43,9 +43,9 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from ._config import Config, bounded
-from .losses.flow_matching import flow_matching_loss, interpolate
-from .nn.velocity_field import SetTransformerVelocityField
+from .._config import Config, bounded
+from ..losses.flow_matching import flow_matching_loss, interpolate
+from ..nn.velocity_field import SetTransformerVelocityField
 
 __all__ = [
     "SOLVERS",
@@ -201,7 +201,7 @@ class FlowDecoder(nn.Module):
         condition_dim = cfg.latent_dim + w + 2
         self.velocity: nn.Module
         if cfg.velocity == "lgatr":
-            from .nn.lgatr_velocity import LGATrVelocityField
+            from ..nn.lgatr_velocity import LGATrVelocityField
 
             self.velocity = LGATrVelocityField(
                 condition_dim,
@@ -384,7 +384,7 @@ class FlowDecoder(nn.Module):
     # ------------------------------------------------------------------ I/O
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
         """Writes ``model.safetensors`` and ``config.json`` (format 2) into ``directory``."""
-        from ._io import save_weights
+        from .._io import save_weights
 
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         return save_weights(directory, state, type(self).__name__, self.config.to_dict())
@@ -392,7 +392,7 @@ class FlowDecoder(nn.Module):
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], device: str = "cpu") -> FlowDecoder:
         """Loads a decoder written by :meth:`save_pretrained` (strict; never unpickles)."""
-        from ._io import load_weights, read_config_json
+        from .._io import load_weights, read_config_json
 
         name, values = read_config_json(directory)
         if name != cls.__name__:

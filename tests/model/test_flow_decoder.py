@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from hypervae._config import ConfigError
-from hypervae.flow_decoder import (
+from hypervae.model.flow_decoder import (
     FlowDecoder,
     FlowDecoderConfig,
     relative_log_mass,
@@ -219,24 +218,3 @@ def test_load_refuses_another_class(tmp_path):
     save_weights(tmp_path, {"w": torch.zeros(1)}, "HyperVAE", {})
     with pytest.raises(ValueError, match="not a FlowDecoder"):
         FlowDecoder.from_pretrained(tmp_path)
-
-
-def test_sample_jets_through_a_hypervae_independent_of_batch_size():
-    import awkward as ak
-
-    import hypervae as hv
-    from hypervae.flow_generation import sample_jets
-
-    torch.manual_seed(0)
-    vae = hv.HyperVAE(hv.HyperVAEConfig(max_particles=6, latent_dim=4, hidden=16,
-                                        prior_components=2)).eval()  # fmt: skip
-    dec = _decoder()
-    a = sample_jets(vae, dec, 7, "t", seed=5, batch_size=7)
-    b = sample_jets(vae, dec, 7, "t", seed=5, batch_size=2)
-    assert len(a) == 7
-    assert bool(ak.all(a.jet_type == 2))
-    assert ak.to_list(a.n_particles) == ak.to_list(b.n_particles)
-    for field in ("pt", "mass"):  # GeV; one-particle jets have a mass of float32 rounding
-        np.testing.assert_allclose(
-            ak.to_numpy(a[field]), ak.to_numpy(b[field]), rtol=1e-5, atol=1e-3
-        )
