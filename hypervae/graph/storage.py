@@ -189,7 +189,7 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
             the folder; the message names the manifest and the entry.
 
     Examples:
-        >>> import tempfile
+        >>> import json, tempfile
         >>> root = Path(tempfile.mkdtemp())
         >>> shard = {"file": "../../etc/passwd", "count": 1, "sha256": "0" * 64}
         >>> text = json.dumps({"format": FORMAT, "splits": {"train": {"count": 1, "shards": [shard]}}})
