@@ -43,6 +43,7 @@ def main() -> None:
     # standardise edge and hyperedge features; keep y in physical log units for the model
     graphs = [norm.transform(g).update({"y": g.y}) for g in graphs]
     config = hv.HyperVAEConfig(
+        decoder="slots",  # the slot decoder's loss terms (Chamfer, EEC, consistency) are shown
         max_particles=30,
         latent_dim=16,
         hidden=32,
