@@ -179,30 +179,13 @@ class FlowParticleDecoder(nn.Module):
         if noise is None:
             msg = "FlowParticleDecoder.sample: noise is required (per-jet normal numbers)"
             raise ValueError(msg)
-        flow, cfg = self.flow, self.flow.config
+        cfg = self.flow.config
         z, jet_type = _latent_of(decoded)
-        b, p = z.shape[0], cfg.max_particles
-        n = multiplicity.to(z.device).long()
-        noise = noise.to(device=z.device, dtype=z.dtype)
-        mask = torch.arange(p, device=z.device)[None, :] < n[:, None]
-        was_training = flow.training
-        flow.eval()
-        try:
-            # the same steps as FlowDecoder.sample, from the generation's per-jet noise
-            emb = flow.type_embedding(jet_type.long())
-            mean, log_sigma = flow._scalar_params(z, emb)
-            scalar = mean + log_sigma.exp() * noise[:, -1]
-            cond = flow._condition(z, emb, scalar, n)
-            x = noise[:, :-1].reshape(b, p, 3) * mask[..., None]
-            x = flow._integrate(
-                x, cond, mask, cfg.steps if steps is None else steps,
-                cfg.solver if solver is None else solver,
-            )  # fmt: skip
-        finally:
-            flow.train(was_training)
-        coords = x.double() * flow.feature_std.double() + flow.feature_mean.double()
-        mask = mask.cpu()
-        coords = torch.where(mask[..., None], coords.cpu(), torch.zeros((), dtype=torch.float64))
+        coords, mask, _ = self.flow.integrate_noise(
+            z, jet_type, multiplicity.to(z.device).long(), noise,
+            cfg.steps if steps is None else steps, cfg.solver if solver is None else solver,
+        )  # fmt: skip
+        coords, mask = coords.cpu(), mask.cpu()
         scale = self.log_pt_fraction.detach().cpu().double()[jet_type.long().cpu()].exp()
         return to_four_vectors(coords, mask, jet_pt=scale), mask
 

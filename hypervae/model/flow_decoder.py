@@ -337,30 +337,55 @@ class FlowDecoder(nn.Module):
             raise ValueError(msg)
         if seed is None:
             seed = int.from_bytes(os.urandom(8), "little") >> 1
-        b, p, dtype = z.shape[0], cfg.max_particles, z.dtype
+        b, p = z.shape[0], cfg.max_particles
         noise = torch.empty(b, p * 3 + 1, dtype=torch.float64)
         stream = torch.Generator()
         for i in range(b):
             stream.manual_seed(_jet_seed(int(seed), first_index + i))
             noise[i] = torch.randn(p * 3 + 1, generator=stream, dtype=torch.float64)
-        noise = noise.to(device=z.device, dtype=dtype)
-        mask = torch.arange(p, device=z.device)[None, :] < n[:, None]
+        coords, mask, scalar = self.integrate_noise(z, jet_type, n, noise, steps, solver)
+        log_m = scalar.double() * cfg.scalar_std + cfg.scalar_mean
+        p4 = to_four_vectors(coords, mask, jet_pt, jet_eta, jet_phi)
+        return {"coords": coords, "mask": mask, "p4": p4, "log_m_over_pt": log_m}
+
+    @torch.no_grad()
+    def integrate_noise(
+        self,
+        z: Tensor,
+        jet_type: Tensor,
+        multiplicity: Tensor,
+        noise: Tensor,
+        steps: int,
+        solver: str,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """The particles of given per-jet noise: the jet scalar, then the ODE from ``t = 0``.
+
+        :meth:`sample` draws the noise from per-jet seeded streams; a caller with its own
+        streams (the HyperVAE's generation) passes it here. Arguments are not checked.
+
+        Shapes:
+            z ``[B, latent_dim]``, jet_type and multiplicity ``[B]``, noise
+            ``[B, 3 P + 1]`` (the last column draws the jet scalar) -> coords
+            ``[B, P, 3]`` (float64, zero on padding), mask ``[B, P]``, scalar ``[B]``
+            (standardised).
+        """
+        b, p = z.shape[0], self.config.max_particles
+        noise = noise.to(device=z.device, dtype=z.dtype)
+        mask = torch.arange(p, device=z.device)[None, :] < multiplicity[:, None]
         was_training = self.training
         self.eval()
         try:
             emb = self.type_embedding(jet_type.long())
             mean, log_sigma = self._scalar_params(z, emb)
             scalar = mean + log_sigma.exp() * noise[:, -1]
-            cond = self._condition(z, emb, scalar, n)
+            cond = self._condition(z, emb, scalar, multiplicity)
             x = noise[:, :-1].reshape(b, p, 3) * mask[..., None]
             x = self._integrate(x, cond, mask, steps, solver)
         finally:
             self.train(was_training)
         coords = x.double() * self.feature_std.double() + self.feature_mean.double()
         coords = torch.where(mask[..., None], coords, torch.zeros((), dtype=torch.float64))
-        log_m = scalar.double() * cfg.scalar_std + cfg.scalar_mean
-        p4 = to_four_vectors(coords, mask, jet_pt, jet_eta, jet_phi)
-        return {"coords": coords, "mask": mask, "p4": p4, "log_m_over_pt": log_m}
+        return coords, mask, scalar
 
     def _integrate(self, x: Tensor, cond: Tensor, mask: Tensor, steps: int, solver: str) -> Tensor:
         dt = 1.0 / steps
