@@ -26,7 +26,7 @@ from .._config import Config, bounded
 from ..nn.attention_block import AttentionBlock
 from ..nn.masked import masked_pool
 from .blocks import Tagger
-from .features import check_inputs, param_dtype, tagger_inputs, tagger_output
+from .features import param_dtype, prepare_inputs, tagger_inputs, tagger_output
 
 __all__ = ["PointNetConfig", "PointNetTagger", "TransformerTagger", "TransformerTaggerConfig"]
 
@@ -100,21 +100,7 @@ def _checked_inputs(
     cfg: _InputConfig, p4: Tensor, mask: Tensor, extra: Tensor | None, dtype: torch.dtype
 ) -> tuple[Tensor, Tensor]:
     """Validates the inputs and returns ``(features, mask)`` (features in ``dtype``)."""
-    check_inputs(p4, mask, extra)
-    got = 0 if extra is None else extra.shape[-1]
-    if got != cfg.num_extra_features:
-        msg = f"extra: expected {cfg.num_extra_features} features per particle, got {got}"
-        raise ValueError(msg)
-    mask = mask.bool()
-    counts = mask.sum(dim=1)
-    if cfg.max_particles is not None and bool((counts > cfg.max_particles).any()):
-        jet = int(torch.nonzero(counts > cfg.max_particles)[0, 0])
-        msg = (
-            f"mask: jet {jet} has {int(counts[jet])} real particles; this model takes at "
-            f"most max_particles={cfg.max_particles}"
-        )
-        raise ValueError(msg)
-    p4 = torch.where(mask[..., None], p4, torch.zeros_like(p4))
+    p4, mask, _ = prepare_inputs(p4, mask, extra, cfg.num_extra_features, cfg.max_particles)
     x = tagger_inputs(p4, mask, extra, cfg.features, cfg.absolute_eta_phi).to(dtype)
     return x, mask
 

@@ -49,6 +49,7 @@ __all__ = [
     "kinematics",
     "param_dtype",
     "particle_features",
+    "prepare_inputs",
     "standardise_hls4ml",
     "tagger_inputs",
     "tagger_output",
@@ -409,3 +410,37 @@ def param_dtype(module: torch.nn.Module) -> torch.dtype:
 def tagger_output(logits: Tensor) -> Tensor:
     """Logits as float64 for a float64 model, else float32 (also after bf16 autocast)."""
     return logits if logits.dtype == torch.float64 else logits.float()
+
+
+def prepare_inputs(
+    p4: Tensor,
+    mask: Tensor,
+    extra: Tensor | None,
+    num_extra_features: int,
+    max_particles: int | None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """A tagger's checked inputs: ``p4`` zeroed on padding, the bool mask, the counts.
+
+    Raises:
+        ValueError: What :func:`check_inputs` refuses, a wrong number of ``extra``
+            features, or a jet with more than ``max_particles`` real particles (named).
+
+    Shapes:
+        p4 ``[B, P, 4]``, mask ``[B, P]``, extra ``[B, P, K]`` -> ``[B, P, 4]``,
+        ``[B, P]``, ``[B]``.
+    """
+    check_inputs(p4, mask, extra)
+    got = 0 if extra is None else extra.shape[-1]
+    if got != num_extra_features:
+        msg = f"extra: expected {num_extra_features} features per particle, got {got}"
+        raise ValueError(msg)
+    mask = mask.bool()
+    counts = mask.sum(dim=1)
+    if max_particles is not None and bool((counts > max_particles).any()):
+        jet = int(torch.nonzero(counts > max_particles)[0, 0])
+        msg = (
+            f"mask: jet {jet} has {int(counts[jet])} real particles; this model takes at "
+            f"most max_particles={max_particles}"
+        )
+        raise ValueError(msg)
+    return torch.where(mask[..., None], p4, torch.zeros_like(p4)), mask, counts

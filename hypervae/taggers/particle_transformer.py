@@ -33,7 +33,7 @@ from ..nn.attention_block import AttentionBlock
 from ..nn.class_attention import ClassAttentionBlock
 from ..nn.pair_embedding import PAIR_STANDARDISATION, PairEmbedding
 from .blocks import Tagger
-from .features import check_inputs, param_dtype, particle_features, tagger_output
+from .features import param_dtype, particle_features, prepare_inputs, tagger_output
 
 __all__ = ["PAIR_STANDARDISATION", "ParticleTransformer", "ParticleTransformerConfig"]
 
@@ -144,21 +144,7 @@ class ParticleTransformer(Tagger):
 
     def forward(self, p4: Tensor, mask: Tensor, extra: Tensor | None = None) -> Tensor:
         cfg = self.config
-        check_inputs(p4, mask, extra)
-        mask = mask.bool()
-        if (extra.shape[-1] if extra is not None else 0) != cfg.num_extra_features:
-            got = 0 if extra is None else extra.shape[-1]
-            msg = f"extra: expected {cfg.num_extra_features} features per particle, got {got}"
-            raise ValueError(msg)
-        counts = mask.sum(dim=1)
-        if cfg.max_particles is not None and bool((counts > cfg.max_particles).any()):
-            jet = int(torch.nonzero(counts > cfg.max_particles)[0, 0])
-            msg = (
-                f"mask: jet {jet} has {int(counts[jet])} real particles; this model takes at "
-                f"most max_particles={cfg.max_particles}"
-            )
-            raise ValueError(msg)
-        p4 = torch.where(mask[..., None], p4, torch.zeros_like(p4))
+        p4, mask, _ = prepare_inputs(p4, mask, extra, cfg.num_extra_features, cfg.max_particles)
         x = particle_features(p4, mask, extra, cfg.absolute_eta_phi).to(param_dtype(self))
         use_amp = cfg.amp and p4.is_cuda
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):

@@ -39,7 +39,7 @@ from ..nn.patch_attention import PatchAttention
 from ..nn.positional import ConditionalPositionalEncoding
 from ..nn.sequence_pool import SequencePool
 from .blocks import Tagger
-from .features import check_inputs, kinematics, param_dtype, tagger_inputs, tagger_output
+from .features import kinematics, param_dtype, prepare_inputs, tagger_inputs, tagger_output
 
 __all__ = ["ORDERINGS", "PRESETS", "PHATJeT", "PHATJeTConfig", "ordering_key", "sort_particles"]
 
@@ -308,21 +308,9 @@ class PHATJeT(Tagger):
 
     def forward(self, p4: Tensor, mask: Tensor, extra: Tensor | None = None) -> Tensor:
         cfg = self.config
-        check_inputs(p4, mask, extra)
-        got = 0 if extra is None else extra.shape[-1]
-        if got != cfg.num_extra_features:
-            msg = f"extra: expected {cfg.num_extra_features} features per particle, got {got}"
-            raise ValueError(msg)
-        mask = mask.bool()
-        counts = mask.sum(dim=1)
-        if cfg.max_particles is not None and bool((counts > cfg.max_particles).any()):
-            jet = int(torch.nonzero(counts > cfg.max_particles)[0, 0])
-            msg = (
-                f"mask: jet {jet} has {int(counts[jet])} real particles; this model takes at "
-                f"most max_particles={cfg.max_particles}"
-            )
-            raise ValueError(msg)
-        p4 = torch.where(mask[..., None], p4, torch.zeros_like(p4))
+        p4, mask, counts = prepare_inputs(
+            p4, mask, extra, cfg.num_extra_features, cfg.max_particles
+        )
         kin = kinematics(p4, mask)
         order = sort_particles(kin, mask, cfg.sort_by)[:, : int(counts.max())]
         x = tagger_inputs(p4, mask, extra, cfg.features, cfg.absolute_eta_phi).to(param_dtype(self))
