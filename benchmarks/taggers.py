@@ -29,9 +29,7 @@ defaults unless ``MALLOC_*`` variables are set in the environment (printed).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import math
 import os
 import resource
 import statistics
@@ -153,6 +151,40 @@ def _split(p4: np.ndarray, mask: np.ndarray, codes: np.ndarray, seed: int = 0):
     return parts
 
 
+def _heldout(path: str, n_val: int):
+    """Validation and test jets from a ``make_eval_sets.py`` folder (``<type>.parquet``).
+
+    The first ``n_val`` jets per type validate, the rest test: independent seeds of the
+    same generator settings as ``make_tagger_data.py``.
+    """
+    from pathlib import Path
+
+    from hypervae.datasets import load_parquet
+    from hypervae.physics.kinematics import to_padded
+
+    parts: dict[str, list] = {"val": [], "test": []}
+    for code, t in enumerate(JET_NAMES):
+        p4, mask = to_padded(
+            load_parquet(Path(path).expanduser() / f"{t}.parquet"), max_particles=150
+        )
+        for name, sl in (("val", slice(0, n_val)), ("test", slice(n_val, None))):
+            parts[name].append((p4[sl], mask[sl], np.full(len(p4[sl]), code)))
+    return {
+        name: _data(*(np.concatenate([b[k] for b in blocks]) for k in range(3)))
+        for name, blocks in parts.items()
+    }
+
+
+def _data(p4: np.ndarray, mask: np.ndarray, codes: np.ndarray):
+    from hypervae.taggers import TaggerData
+
+    return TaggerData(
+        torch.as_tensor(p4, dtype=torch.float64),
+        torch.as_tensor(mask),
+        torch.as_tensor(codes, dtype=torch.long),
+    )
+
+
 def _table_data(args: argparse.Namespace):
     """``{"train", "val", "test"} -> TaggerData`` and the class names."""
     import awkward as ak
@@ -165,6 +197,11 @@ def _table_data(args: argparse.Namespace):
         from make_tagger_data import load_tagger_data
 
         p4, mask, codes = load_tagger_data(args.path)
+        if args.heldout:  # all generated jets train; validation and test are held out
+            return {
+                "train": _data(p4, mask, codes),
+                **_heldout(args.heldout, args.n_val),
+            }, JET_NAMES
         return _split(p4, mask, codes), JET_NAMES
     if args.data == "hls4ml":
         from hypervae.datasets.readers import read_hls4ml
@@ -208,58 +245,26 @@ def _table_data(args: argparse.Namespace):
     return parts, JET_NAMES
 
 
-class _Stop(Exception):
-    """Raised by the early-stopping callback."""
-
-
 def _train(model, train, val, args: argparse.Namespace, seed: int) -> dict:
     """Trains with early stopping; returns ``{"epochs", "best_epoch", "seconds"}``."""
-    import copy
-
     from hypervae.taggers import train_tagger
 
-    common = {"batch_size": args.batch, "lr": args.lr, "seed": seed}
-    log = lambda r: print(json.dumps(r), file=sys.stderr)
+    config = {
+        "batch_size": args.batch,
+        "lr": args.lr,
+        "seed": seed,
+        "max_epochs": args.max_epochs,
+        "patience": args.patience,
+    }
     start = time.perf_counter()
-    try:  # the shared Trainer's config: early stopping built in
-        history = train_tagger(
-            model,
-            train,
-            val,
-            {**common, "max_epochs": args.max_epochs, "patience": args.patience},
-            callback=log,
-        )
-        losses = [r["val_loss"] for r in history]
-        return {
-            "epochs": len(history),
-            "best_epoch": int(np.argmin(losses)),
-            "seconds": time.perf_counter() - start,
-        }
-    except (ValueError, TypeError) as error:
-        if "max_epochs" not in str(error) and "patience" not in str(error):
-            raise
-    # older train_tagger without early stopping: stop from the callback, keep the best state
-    best = {"loss": math.inf, "state": None, "epoch": -1, "epochs": 0}
-
-    def stopper(record: dict) -> None:
-        log(record)
-        best["epochs"] = int(record["epoch"]) + 1
-        if record["val_loss"] < best["loss"]:
-            best.update(
-                loss=record["val_loss"],
-                state=copy.deepcopy(model.state_dict()),
-                epoch=int(record["epoch"]),
-            )
-        elif record["epoch"] - best["epoch"] >= args.patience:
-            raise _Stop
-
-    with contextlib.suppress(_Stop):
-        train_tagger(model, train, val, {**common, "epochs": args.max_epochs}, callback=stopper)
-    model.load_state_dict(best["state"])
-    model.eval()
+    history = train_tagger(
+        model, train, val, config, callback=lambda r: print(json.dumps(r), file=sys.stderr)
+    )
+    losses = [r["val_loss"] for r in history]
     return {
-        "epochs": best["epochs"],
-        "best_epoch": best["epoch"],
+        "epochs": len(history),
+        "best_epoch": int(np.argmin(losses)),
+        "val_losses": losses,
         "seconds": time.perf_counter() - start,
     }
 
@@ -294,59 +299,80 @@ def _mean_std(values: list[float], fmt: str) -> str:
 
 
 def table(args: argparse.Namespace) -> None:
+    """Trains every (model, seed); each run is appended to ``--output`` (JSON lines) at once."""
     from hypervae.taggers import build_tagger, count_flops, evaluate_tagger
 
     parts, names = _table_data(args)
     n_particles = int(parts["test"].p4.shape[1])
     malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
-    print(
-        f"# data {args.data} {args.path or ''}: {len(parts['train'])} train / {len(parts['val'])} val / "
-        f"{len(parts['test'])} test jets, {n_particles} particle slots; max {args.max_epochs} epochs, "
-        f"patience {args.patience}, batch {args.batch}, lr {args.lr}, seeds {args.seeds}, "
-        f"torch threads {args.threads}, malloc {malloc or 'default'}"
+    setup = (
+        f"data {args.data} {args.path or ''} (held out: {args.heldout or 'split'}): "
+        f"{len(parts['train'])} train / {len(parts['val'])} val / {len(parts['test'])} test jets, "
+        f"{n_particles} particle slots; max {args.max_epochs} epochs, patience {args.patience}, "
+        f"batch {args.batch}, lr {args.lr}, torch threads {args.threads}, malloc {malloc or 'default'}"
     )
-    rows = []
+    print(f"# {setup}", file=sys.stderr)
+    runs = []
     for name in args.models:
-        runs = []
         for seed in args.seeds:
             torch.manual_seed(seed)
             model = build_tagger(name, num_classes=len(names), max_particles=n_particles)
             fit = _train(model, parts["train"], parts["val"], args, seed)
-            m = evaluate_tagger(model, parts["test"], names)
+            metrics = evaluate_tagger(model, parts["test"], names)
             latency, throughput = _speed(model, parts["test"], args.latency_repeats)
-            runs.append({"seed": seed, **fit, **m, "latency_ms": latency, "throughput": throughput})
-            print(json.dumps({"model": name, **runs[-1]}), file=sys.stderr)
-        params = sum(p.numel() for p in model.parameters())
-        flops = count_flops(model, n_particles)
-        rows.append({"model": name, "params": params, "flops": flops, "runs": runs})
+            run = {
+                "model": name,
+                "seed": seed,
+                "params": sum(p.numel() for p in model.parameters()),
+                "flops": count_flops(model, n_particles),
+                "setup": setup,
+                **fit,
+                **metrics,
+                "latency_ms": latency,
+                "throughput": throughput,
+            }
+            runs.append(run)
+            if args.output:
+                with open(args.output, "a") as f:
+                    f.write(json.dumps(run) + "\n")
+            print(json.dumps(run), file=sys.stderr)
+    print_table(runs)
+
+
+def print_table(runs: list[dict]) -> None:
+    """The paper's table (mean +- standard deviation over seeds) from run records."""
     print(
-        "\n| model | accuracy | macro AUC | mean R80 | params | MFLOPs/jet | CPU ms/jet (batch 1) "
-        "| jets/s (batch 1024) | epochs (best) | published acc / AUC / R80 / params / FLOPs |"
+        "| model | accuracy | macro AUC | mean R80 | params | MFLOPs/jet | CPU ms/jet (batch 1) "
+        "| jets/s (batch 1024) | seeds | epochs (best) | published acc / AUC / R80 / params / FLOPs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        r = row["runs"]
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in dict.fromkeys(r["model"] for r in runs):
+        r = [x for x in runs if x["model"] == name]
 
         def col(key: str, r: list = r) -> list:
             return [x[key] for x in r]
 
-        epochs = ", ".join(f"{x['epochs']} ({x['best_epoch']})" for x in r)
+        epochs = ", ".join(f"{x['epochs']} ({x['best_epoch'] + 1})" for x in r)
         print(
-            f"| {row['model']} | {_mean_std(col('accuracy'), '.4f')} | {_mean_std(col('auc_macro'), '.4f')} "
-            f"| {_mean_std(col('rejection80_mean'), '.1f')} | {row['params']:,} | {row['flops'] / 1e6:.2f} "
+            f"| {name} | {_mean_std(col('accuracy'), '.4f')} | {_mean_std(col('auc_macro'), '.4f')} "
+            f"| {_mean_std(col('rejection80_mean'), '.1f')} | {r[0]['params']:,} | {r[0]['flops'] / 1e6:.2f} "
             f"| {_mean_std(col('latency_ms'), '.2f')} | {_mean_std(col('throughput'), ',.0f')} "
-            f"| {epochs} | {PUBLISHED.get(row['model'], '-')} |"
+            f"| {len(r)} | {epochs} | {PUBLISHED.get(name, '-')} |"
         )
-    if args.output:
-        from hypervae._io import atomic_write
 
-        atomic_write(
-            args.output,
-            json.dumps(
-                {"args": {k: str(v) for k, v in vars(args).items() if k != "func"}, "rows": rows},
-                indent=1,
-            ),
-        )
+
+def report(args: argparse.Namespace) -> None:
+    """Prints the table from the JSON-lines files of one or more ``table`` runs."""
+    runs = []
+    for path in args.files:
+        with open(path) as f:
+            runs += [json.loads(line) for line in f if line.strip()]
+    if not runs:
+        msg = f"files: no runs in {args.files}"
+        raise SystemExit(msg)
+    for setup in dict.fromkeys(r["setup"] for r in runs):
+        print(f"# {setup}")
+    print_table(runs)
 
 
 def flops(args: argparse.Namespace) -> None:
@@ -392,7 +418,9 @@ def main() -> None:
     t.add_argument("--path", default=None, help="folder of make_tagger_data, or hls4ml file(s) a,b")
     t.add_argument("--models", nargs="+", default=TABLE_MODELS)
     t.add_argument("--n-train", type=int, default=4000, help="toy/sample: jets per class")
-    t.add_argument("--n-val", type=int, default=500)
+    t.add_argument(
+        "--n-val", type=int, default=500, help="also: held-out jets per class that validate"
+    )
     t.add_argument("--n-test", type=int, default=1500)
     t.add_argument("--n-particles", type=int, default=150, help="toy: particle slots")
     t.add_argument("--max-epochs", type=int, default=100)
@@ -402,8 +430,13 @@ def main() -> None:
     t.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     t.add_argument("--latency-repeats", type=int, default=50)
     t.add_argument("--threads", type=int, default=1)
-    t.add_argument("-o", "--output", default=None, help="JSON file for the raw results")
+    t.add_argument("--heldout", default=None, help="folder: eval sets for validation and test")
+    t.add_argument("-o", "--output", default=None, help="JSON-lines file; each run is appended")
     t.set_defaults(func=table)
+    r = sub.add_parser("report", help="the table from the JSON-lines files of table runs")
+    r.add_argument("files", nargs="+")
+    r.add_argument("--threads", type=int, default=1)
+    r.set_defaults(func=report)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     np.set_printoptions(precision=4)

@@ -35,11 +35,20 @@ replaced by a spray of massless particles; backgrounds are 4 or 6 random sprays)
 from __future__ import annotations
 
 import argparse
-import itertools
+import json
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from hypervae.datasets.events import (
+    HH4B_BACKGROUNDS,
+    HH4B_MASS_EDGES,
+    HH4B_SIGNAL_BINS,
+    generate_events,
+)
 from hypervae.taggers import (
     ParticleTransformer,
     TaggerData,
@@ -48,12 +57,12 @@ from hypervae.taggers import (
     train_tagger,
 )
 
-EDGES = np.array([50.0, 100.0, 150.0, 200.0])  # GeV, per axis
+EDGES = np.asarray(HH4B_MASS_EDGES)  # GeV, per axis
 CENTRES = 0.5 * (EDGES[1:] + EDGES[:-1])
 # (i1, i2) with m_h1 >= m_h2: the two Higgs candidates are not labelled, so only the
 # ordered pair of masses is observable
-SIGNAL_BINS = [(i, j) for i, j in itertools.product(range(len(CENTRES)), repeat=2) if i >= j]
-BACKGROUNDS = ("qcd", "ttbar")
+SIGNAL_BINS = list(HH4B_SIGNAL_BINS)
+BACKGROUNDS = HH4B_BACKGROUNDS
 N_MAX = 256
 
 
@@ -122,46 +131,8 @@ def toy_events(process: str, n: int, rng, m_x: float = 500.0, masses=(125.0, 125
 
 
 def pythia_events(process: str, n: int, seed: int, m_x: float = 500.0, masses=(125.0, 125.0)):
-    """Pythia 8 events; all visible final-state particles with |eta| < 2.5, pT > 0.5 GeV."""
-    from hypervae.datasets import configured_pythia
-
-    settings = ["Beams:eCM = 13000.", f"Random:seed = {seed}", "Random:setSeed = on",
-                "Next:numberCount = 0", "Print:quiet = on"]  # fmt: skip
-    if process == "signal":
-        settings += [
-            # switch channels off rather than replacing the table: gg -> H2 needs the
-            # H2 -> gg channel to stay in the list for its cross section
-            "Higgs:useBSM = on", "HiggsBSM:gg2H2 = on", f"35:m0 = {m_x}",
-            "35:onMode = off", "35:addChannel = 1 1.0 100 25 36",
-            f"25:m0 = {masses[0]}", "25:onMode = off", "25:onIfMatch = 5 -5",
-            f"36:m0 = {masses[1]}", "36:onMode = off", "36:addChannel = 1 1.0 100 5 -5",
-        ]  # fmt: skip
-    elif process == "qcd":
-        settings += ["HardQCD:all = on", "PhaseSpace:pTHatMin = 150."]
-    else:
-        settings += ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on"]
-    gen = configured_pythia(settings, f"the {process} process")
-    p4 = np.zeros((n, N_MAX, 4))
-    mask = np.zeros((n, N_MAX), dtype=bool)
-    done = failures = 0
-    while done < n:
-        if not gen.next():
-            failures += 1
-            if failures > 100 * n:
-                msg = f"Pythia failed {failures} times generating {process} events"
-                raise RuntimeError(msg)
-            continue
-        parts = [
-            (p.e(), p.px(), p.py(), p.pz())
-            for p in gen.event
-            if p.isFinal() and p.isVisible() and abs(p.eta()) < 2.5 and p.pT() > 0.5
-        ]
-        parts.sort(key=lambda v: -np.hypot(v[1], v[2]))
-        parts = parts[:N_MAX]
-        p4[done, : len(parts)] = parts
-        mask[done, : len(parts)] = True
-        done += len(parts) > 0
-    return p4, mask
+    """Pythia 8 events (:func:`hypervae.datasets.events.generate_events`, 256 particles)."""
+    return generate_events(process, n, seed, m_x, masses, max_particles=N_MAX)
 
 
 def build_dataset(n_per_class: int, toy: bool, seed: int) -> tuple[TaggerData, np.ndarray]:
@@ -237,11 +208,13 @@ def sculpting(disc: np.ndarray, probs: np.ndarray, is_sig: np.ndarray, efficienc
 
 
 def make_model(name: str) -> torch.nn.Module:
-    """``part``: ParT 3 x 64 with pair bias; ``phat``: PHAT-JeT large over the whole event."""
+    """``part``: ParT 3 x 64 with pair bias; ``phat``/``phat-medium``: PHAT-JeT large/medium
+    over the whole event (patch attention)."""
     n_classes = len(SIGNAL_BINS) + len(BACKGROUNDS)
-    if name == "phat":
+    if name.startswith("phat"):
+        preset = "phat-jet-medium" if name == "phat-medium" else "phat-jet-large"
         return build_tagger(
-            "phat-jet-large", n_classes, features="part", max_particles=N_MAX, grid_extent=3.2
+            preset, n_classes, features="part", max_particles=N_MAX, grid_extent=3.2
         )
     cfg = {"num_classes": n_classes, "embed_dim": 64, "num_heads": 4,
            "mlp_dim": 128, "num_layers": 3, "particle_embed_dims": (64,),
@@ -249,39 +222,56 @@ def make_model(name: str) -> torch.nn.Module:
     return ParticleTransformer(cfg)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--toy", action="store_true", help="toy events instead of Pythia")
-    parser.add_argument("--events", type=int, default=150, help="events per signal bin")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", choices=["part", "phat"], default="part")
-    args = parser.parse_args()
-    torch.manual_seed(args.seed)
-    train, _ = build_dataset(args.events, args.toy, args.seed)
-    test, truth = build_dataset(args.events // 2, args.toy, args.seed + 1)
-    model = make_model(args.model)
-    train_tagger(model, train, None, {"epochs": args.epochs, "batch_size": 64, "lr": 3e-3},
-                 callback=lambda r: print(f"epoch {int(r['epoch'])}: loss {r['train_loss']:.3f}"))  # fmt: skip
+def load_cached(folder: str, seed: int = 0):
+    """The ``scripts/make_hh4b_data.py`` set split 70 / 10 / 20 % (fixed permutation).
+
+    Returns ``{"train", "val", "test"} -> (TaggerData, true masses [N, 2])``.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_hh4b_data import load_hh4b_data
+
+    p4, mask, labels, masses = load_hh4b_data(folder)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    cuts = [int(0.7 * len(order)), int(0.8 * len(order))]
+    out = {}
+    for name, idx in zip(("train", "val", "test"), np.split(order, cuts), strict=True):
+        data = TaggerData(
+            torch.as_tensor(p4[idx]), torch.as_tensor(mask[idx]), torch.as_tensor(labels[idx])
+        )
+        out[name] = (data, masses[idx].astype(np.float64))
+    return out
+
+
+def report(model: torch.nn.Module, test: TaggerData, truth: np.ndarray) -> dict:
+    """Prints and returns the AUCs of D, the confusion matrix, sculpting and mass estimate."""
     from hypervae.taggers import predict_proba
 
     probs = predict_proba(model, test)
     disc, mass = interpret(probs)
     labels = test.labels.numpy()
     is_sig = labels < len(SIGNAL_BINS)
-    print(f"signal vs background AUC of D: {roc_auc(is_sig, disc):.3f}")
+    result: dict = {"n_test": len(labels), "auc_signal_vs_background": roc_auc(is_sig, disc)}
+    print(f"signal vs background AUC of D: {result['auc_signal_vs_background']:.3f}")
     for k, name in enumerate(BACKGROUNDS):
         sel = is_sig | (labels == len(SIGNAL_BINS) + k)
-        print(f"AUC of D against {name}: {roc_auc(is_sig[sel], disc[sel]):.3f}")
+        result[f"auc_vs_{name}"] = roc_auc(is_sig[sel], disc[sel])
+        print(f"AUC of D against {name}: {result[f'auc_vs_{name}']:.3f}")
+    matrix = confusion(labels[is_sig], probs[is_sig])
+    result["confusion"] = matrix.round(4).tolist()
+    result["bin_accuracy"] = float(
+        np.mean(probs[is_sig, : len(SIGNAL_BINS)].argmax(1) == labels[is_sig])
+    )
     print("signal mass-bin confusion (rows: true bin, columns: most probable bin):")
-    print(np.array2string(confusion(labels[is_sig], probs[is_sig]), precision=2))
+    print(np.array2string(matrix, precision=2))
     jsd, eff_b = sculpting(disc, probs, is_sig)
+    result.update(jsd_bits=jsd, background_efficiency_at_50=eff_b)
     print(
-        f"cut on D at 50% signal efficiency keeps {eff_b:.3f} of the background; JSD of its "
+        f"cut on D at 50% signal efficiency keeps {eff_b:.4f} of the background; JSD of its "
         f"most probable mass bin before / after: {jsd:.3f}"
     )
     resolution = np.nanstd(mass[is_sig] - truth[is_sig], axis=0)
     bias = np.nanmean(mass[is_sig] - truth[is_sig], axis=0)
+    result.update(mass_bias=bias.tolist(), mass_spread=resolution.tolist())
     print(
         f"(m_h1, m_h2) estimate on signal: bias {bias.round(1)} GeV, spread {resolution.round(1)} GeV"
     )
@@ -292,6 +282,54 @@ def main() -> None:
         "background mean estimated (m_h1, m_h2) before / after a 10% cut on D: "
         f"{bkg_mass.mean(0).round(1)} / {bkg_mass[kept].mean(0).round(1)} GeV"
     )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--toy", action="store_true", help="toy events instead of Pythia")
+    parser.add_argument(
+        "--data", default=None, help="folder of scripts/make_hh4b_data.py (instead of generating)"
+    )
+    parser.add_argument("--events", type=int, default=150, help="events per signal bin")
+    parser.add_argument("--epochs", type=int, default=8, help="at most this many epochs")
+    parser.add_argument("--patience", type=int, default=3, help="early stopping (with --data)")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", choices=["part", "phat", "phat-medium"], default="part")
+    parser.add_argument("-o", "--output", default=None, help="JSON file for the results")
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    val = None
+    if args.data:
+        parts = load_cached(args.data, args.seed)
+        train, val, (test, truth) = parts["train"][0], parts["val"][0], parts["test"]
+    else:
+        train, _ = build_dataset(args.events, args.toy, args.seed)
+        test, truth = build_dataset(args.events // 2, args.toy, args.seed + 1)
+    print(f"{len(train)} training / {len(test)} test events; model {args.model}")
+    model = make_model(args.model)
+    config = {"max_epochs": args.epochs, "batch_size": args.batch, "lr": args.lr, "seed": args.seed}
+    if val is not None:
+        config["patience"] = args.patience
+    start = time.perf_counter()
+    history = train_tagger(
+        model, train, val, config,
+        callback=lambda r: print(f"epoch {int(r['epoch'])}: " + ", ".join(
+            f"{k} {v:.4f}" for k, v in r.items() if k.endswith("loss")), flush=True),
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    result = report(model, test, truth)
+    if args.output:
+        result.update(
+            args=vars(args),
+            epochs=len(history),
+            history=history,
+            train_seconds=seconds,
+            params=sum(p.numel() for p in model.parameters()),
+        )
+        Path(args.output).write_text(json.dumps(result, indent=1, default=float))
 
 
 if __name__ == "__main__":
