@@ -119,6 +119,9 @@ class TrainingConfig(Config):
         min_delta: Smallest decrease of the validation loss that counts as improvement.
         restore_best: At the end of :meth:`~hypervae.training.Trainer.fit`, load the
             weights of the epoch with the best validation loss.
+        ema_decay: Decay of an exponential moving average of the trainable weights
+            (:class:`~hypervae.training.ema.ExponentialMovingAverage`; ``0``: none). When
+            set, validation, ``best/`` and the final model use the averaged weights.
         checkpoint_every: Keep a periodic checkpoint every this many epochs (``0``: only
             ``last`` and ``best``).
         checkpoint_every_steps: Also overwrite ``last.pt`` every this many optimiser steps,
@@ -180,6 +183,7 @@ class TrainingConfig(Config):
     patience: int = bounded(10, ge=0)
     min_delta: float = bounded(0.0, ge=0)
     restore_best: bool = False
+    ema_decay: float = bounded(0.0, ge=0, lt=1)
     checkpoint_every: int = bounded(10, ge=0)
     checkpoint_every_steps: int = bounded(0, ge=0)
     nonfinite: Literal["stop", "skip"] = "stop"

@@ -69,6 +69,7 @@ def trainer_state(t: Trainer) -> dict[str, Any]:
         "optimizer": t.optimizer.state_dict(),
         "scheduler": t.scheduler.state_dict(),
         "scaler": t.scaler.state_dict(),
+        **({"ema": t.ema.state_dict()} if t.ema is not None else {}),
         "rng": rng,
         "meta": json.dumps(_meta(t)),
     }
@@ -94,6 +95,11 @@ def load_trainer_state(t: Trainer, state: dict[str, Any]) -> None:
     t.optimizer.load_state_dict(state["optimizer"])
     t.scheduler.load_state_dict(state["scheduler"])
     t.scaler.load_state_dict(state["scaler"])
+    if t.ema is not None:
+        if "ema" not in state:
+            msg = "checkpoint has no EMA weights but TrainingConfig.ema_decay is set"
+            raise ValueError(msg)
+        t.ema.load_state_dict(state["ema"])
     torch.set_rng_state(state["rng"]["torch"])
     if "cuda" in state["rng"] and t.device.type == "cuda":
         torch.cuda.set_rng_state(state["rng"]["cuda"], t.device)
@@ -130,8 +136,10 @@ def save_epoch(t: Trainer, improved: bool) -> None:
     if every and t.epoch % every == 0:
         save_checkpoint(state, folder / f"epoch-{t.epoch:04d}.pt")
     if improved:
-        save_checkpoint(state, folder / "best.pt")
-        save_model_dir(t, t.save_dir / "best")
+        with t.averaged():  # best/ and best.pt's weights are the averaged ones under EMA
+            best = dict(state, model={k: v.detach().cpu() for k, v in t.model.state_dict().items()})
+            save_model_dir(t, t.save_dir / "best")
+        save_checkpoint(best, folder / "best.pt")
 
 
 def best_weights(t: Trainer) -> dict[str, torch.Tensor] | None:

@@ -47,6 +47,7 @@ from ..graph.normalization import GraphNormalization
 from ..losses.kl import kl_weight as kl_schedule
 from . import persistence
 from .config import RunConfig, TrainingConfig
+from .ema import ExponentialMovingAverage
 from .freeze import freeze_parameters
 from .logging import MetricsLogger
 from .objective import LossFn, LossModule, TrainState, batch_length, move_to, vae_loss
@@ -156,6 +157,8 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.train_sampler) / cfg.accumulation_steps)
         self.total_steps = self.steps_per_epoch * cfg.max_epochs
         self.optimizer = self._build_optimizer()
+        #: the averaged weights (``TrainingConfig.ema_decay``), or ``None``
+        self.ema = ExponentialMovingAverage(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(cfg, s, self.total_steps)
         )
@@ -279,6 +282,8 @@ class Trainer:
                 count += 1
             if last_in_group:
                 norm, stepped = optimizer_step(self, bad_terms)
+                if stepped and self.ema is not None:
+                    self.ema.update(self.model, self.step + 1)
                 with warnings.catch_warnings():
                     # a skipped first step is not the misuse this warning is about
                     warnings.filterwarnings(
@@ -307,11 +312,22 @@ class Trainer:
         means = {k: v / max(count, 1) for k, v in sums.items()}
         return all_reduce_mean(self, means, count)
 
+    def averaged(self) -> contextlib.AbstractContextManager[None]:
+        """A block in which the model holds its EMA weights (a no-op without EMA)."""
+        return self.ema.swapped(self.model) if self.ema is not None else contextlib.nullcontext()
+
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Validation loss terms, independent of the annealing schedules and the train RNG."""
+        """Validation loss terms, independent of the annealing schedules and the train RNG.
+
+        With ``ema_decay`` the averaged weights are validated.
+        """
         if self.val_loader is None:
             return {}
+        with self.averaged():
+            return self._validate()
+
+    def _validate(self) -> dict[str, float]:
         was_training = self.model.training
         self.model.eval()
         state = self.state(training=False)
@@ -355,9 +371,12 @@ class Trainer:
             while self.epoch < end and not self.stopped_early:
                 self._run_epoch()
             if self.epoch >= cfg.max_epochs or self.stopped_early:
+                if self.ema is not None:
+                    self.ema.copy_to(self.model)
                 self._restore_best()
             if self.save_dir is not None and self.rank == 0:
-                self.save_model(self.save_dir / "final")
+                with self.averaged():
+                    self.save_model(self.save_dir / "final")
         finally:
             if self.logger is not None:
                 self.logger.close()
@@ -378,8 +397,9 @@ class Trainer:
         if improved:
             self.best, self.bad_epochs = criterion, 0
             if cfg.restore_best:
-                self._best_state = {k: v.detach().cpu().clone()
-                                    for k, v in self.model.state_dict().items()}  # fmt: skip
+                with self.averaged():
+                    self._best_state = {k: v.detach().cpu().clone()
+                                        for k, v in self.model.state_dict().items()}  # fmt: skip
         else:
             self.bad_epochs += 1
         self.epoch += 1
