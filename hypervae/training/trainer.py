@@ -325,9 +325,10 @@ class Trainer:
         if self.val_loader is None:
             return {}
         with self.averaged():
-            return self._validate()
+            return self._validate(self.val_loader)
 
-    def _validate(self) -> dict[str, float]:
+    @torch.no_grad()
+    def _validate(self, loader: Any) -> dict[str, float]:
         was_training = self.model.training
         self.model.eval()
         state = self.state(training=False)
@@ -337,7 +338,7 @@ class Trainer:
         try:
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(self.config.seed + 12345)
-                for cpu_batch in self.val_loader:
+                for cpu_batch in loader:
                     batch = move_to(cpu_batch, self.device)
                     with self._autocast():
                         losses = self.loss_fn(self.model, batch, state)
