@@ -77,6 +77,8 @@ def train_command(args: argparse.Namespace) -> int:
             args.data, run.graph, max_particles=run.model.max_particles,
             progress=run.training.progress,
         )  # fmt: skip
+        if not args.resume:
+            run = _fit_flow_statistics(run, data.train, trainer_rank())
         model_cfg = run.model.to_dict()
         default_norm = HyperVAEConfig().norm
         if run.model.norm == default_norm:  # not given in the config: fit on the train split
@@ -122,6 +124,29 @@ def train_command(args: argparse.Namespace) -> int:
         if started:
             torch.distributed.destroy_process_group()
     return 0
+
+
+def _fit_flow_statistics(run: Any, train: Any, rank: int) -> Any:
+    """``run`` with the flow decoder's standardisations fitted on the training jets.
+
+    Only for a flow decoder whose run file leaves all four at their defaults (like the
+    jet normalisation, given values are kept).
+    """
+    import numpy as np
+
+    from ..model.flow import fit_flow_standardisation
+    from ..model.flow_decoder import FlowDecoderConfig
+
+    keys = ("feature_mean", "feature_std", "scalar_mean", "scalar_std")
+    default = FlowDecoderConfig()
+    flow = run.model.flow
+    if run.model.decoder != "flow" or any(getattr(flow, k) != getattr(default, k) for k in keys):
+        return run
+    stats = fit_flow_standardisation(train, run.model.max_particles)
+    if rank == 0:
+        shown = {k: np.round(v, 4).tolist() for k, v in stats.items()}
+        print(f"flow decoder standardisation fitted on {len(train)} training jets: {shown}")
+    return run.replace(model=run.model.replace(flow=flow.replace(**stats)))
 
 
 def trainer_rank() -> int:

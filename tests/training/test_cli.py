@@ -201,3 +201,44 @@ def test_save_dir_is_a_deprecated_alias_of_output():
     assert args.save_dir is None
     args = parser.parse_args(["train", "--data", "sample:g", "--output", "runs/y"])
     assert args.save_dir == "runs/y"
+
+
+def _flow_run_file(tmp_path, flow):
+    config = {
+        "model": {"max_particles": 8, "latent_dim": 4, "hidden": 16, "num_heads": 2,
+                  "encoder": {"num_blocks": 1, "hidden_v_channels": 4, "hidden_s_channels": 8,
+                              "num_heads": 2},
+                  "decoder": "flow", "flow": flow},
+        "graph": {k: v for k, v in GRAPH_CONFIG.items() if k != "max_particles"},
+        "training": {"batch_size": 4, "max_epochs": 1, "warmup_steps": 1, "seed": 3,
+                     "ema_decay": 0.9},
+    }  # fmt: skip
+    path = tmp_path / "flow.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_train_fits_the_flow_standardisation_unless_given(tmp_path, capsys):
+    from hypervae.model.flow import fit_flow_standardisation
+    from hypervae.training.data import load_training_data
+
+    data = tmp_path / "jets.parquet"
+    hv.datasets.save_parquet(synthetic_jets(14, seed=4), data)
+    flow = {"width": 8, "layers": 1, "heads": 2, "steps": 2}
+    common = ["--data", str(data), "-q", "--no-tensorboard"]
+    assert run(["train", "--config", str(_flow_run_file(tmp_path, flow)), *common,
+                "-o", str(tmp_path / "fit")]) == 0  # fmt: skip
+    assert "flow decoder standardisation fitted on" in capsys.readouterr().out
+    trained = hv.HyperVAE.from_pretrained(tmp_path / "fit" / "final").config.flow
+    graph = {k: v for k, v in GRAPH_CONFIG.items() if k != "max_particles"}
+    expected = fit_flow_standardisation(
+        load_training_data(str(data), graph, max_particles=8, progress=False).train, 8
+    )
+    assert trained.feature_mean == pytest.approx(expected["feature_mean"])
+    assert trained.scalar_std == pytest.approx(expected["scalar_std"])
+    assert trained.feature_std != hv.model.flow_decoder.FlowDecoderConfig().feature_std
+    given = {**flow, "feature_mean": [0.0, 0.0, -2.0], "feature_std": [0.2, 0.2, 1.0]}
+    assert run(["train", "--config", str(_flow_run_file(tmp_path, given)), *common,
+                "-o", str(tmp_path / "given")]) == 0  # fmt: skip
+    kept = hv.HyperVAE.from_pretrained(tmp_path / "given" / "final").config.flow
+    assert kept.feature_mean == (0.0, 0.0, -2.0)
