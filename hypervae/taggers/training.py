@@ -375,6 +375,10 @@ def train_tagger(
     from ..training import Trainer
 
     cfg = TaggerTrainingConfig.coerce(config)
+    n_classes = getattr(getattr(model, "config", None), "num_classes", None)
+    for name, data in (("train", train), ("val", val)):
+        if data is not None and n_classes is not None and len(data):
+            _check_labels(name, data.labels, int(n_classes))
     seconds: dict[int, float] = {}
     clock = [time.perf_counter()]
 
@@ -394,6 +398,18 @@ def train_tagger(
     trainer.fit()
     model.eval()
     return [_tagger_record(r, seconds) for r in trainer.history]
+
+
+def _check_labels(name: str, labels: torch.Tensor, n_classes: int) -> None:
+    """Refuses labels outside ``0 .. n_classes - 1``, naming the data set and the jet."""
+    bad = torch.nonzero((labels < 0) | (labels >= n_classes)).flatten()
+    if len(bad):
+        jet = int(bad[0])
+        msg = (
+            f"{name}.labels: jet {jet} has label {int(labels[jet])}, outside 0..{n_classes - 1} "
+            f"(the model has {n_classes} classes; {len(bad)} such jets)"
+        )
+        raise ValueError(msg)
 
 
 def _tagger_record(record: dict[str, float], seconds: dict[int, float]) -> dict[str, float]:

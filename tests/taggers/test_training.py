@@ -154,3 +154,19 @@ def test_tagger_config_is_checked_and_renamed():
         assert TaggerTrainingConfig(device=None).device == "auto"
     inner = cfg.training_config()
     assert (inner.optimizer, inner.schedule, inner.max_epochs) == ("ranger", "flat_decay", 3)
+
+
+def test_labels_out_of_range_are_refused_naming_the_jet():
+    from hypervae.taggers import TaggerData, build_tagger, train_tagger
+
+    p4 = torch.rand(4, 10, 4) * 10
+    p4[..., 0] += 20
+    mask = torch.ones(4, 10, dtype=torch.bool)
+    model = build_tagger("pointnet-small", num_classes=5, max_particles=10)
+    bad = TaggerData(p4, mask, torch.tensor([0, 1, 2, 7]))
+    with pytest.raises(ValueError, match=r"train\.labels: jet 3 has label 7, outside 0\.\.4"):
+        train_tagger(model, bad, None, {"max_epochs": 1})
+    good = TaggerData(p4, mask, torch.tensor([0, 1, 2, 3]))
+    negative = TaggerData(p4, mask, torch.tensor([0, -1, 2, 3]))
+    with pytest.raises(ValueError, match=r"val\.labels: jet 1 has label -1"):
+        train_tagger(model, good, negative, {"max_epochs": 1})
