@@ -295,8 +295,10 @@ def load_cached(folder: str, seed: int = 0):
     cuts = [int(0.7 * len(order)), int(0.8 * len(order))]
     out = {}
     for name, idx in zip(("train", "val", "test"), np.split(order, cuts), strict=True):
-        data = TaggerData(
-            torch.as_tensor(p4[idx]), torch.as_tensor(mask[idx]), torch.as_tensor(labels[idx])
+        data = TaggerData(  # float64: the features are computed in the dtype of p4
+            torch.as_tensor(p4[idx], dtype=torch.float64),
+            torch.as_tensor(mask[idx]),
+            torch.as_tensor(labels[idx]),
         )
         out[name] = (data, masses[idx].astype(np.float64))
     return out
