@@ -304,7 +304,39 @@ def load_cached(folder: str, seed: int = 0):
     return out
 
 
-def report(model: torch.nn.Module, test: TaggerData, truth: np.ndarray) -> dict:
+def plot(path: str, disc, reco, labels, is_sig) -> None:
+    """ROC of D against each background and the background's reconstructed (m_h1, m_h2)
+    before and after the cut at 50 % signal efficiency (needs matplotlib)."""
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hypervae.taggers import roc_curve
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    for k, name in enumerate(BACKGROUNDS):
+        sel = is_sig | (labels == len(SIGNAL_BINS) + k)
+        fpr, tpr = roc_curve(is_sig[sel], disc[sel])[:2]
+        axes[0].semilogy(tpr, 1 / np.maximum(fpr, 1e-6), label=f"against {name}")
+    axes[0].set(xlabel="signal efficiency", ylabel="background rejection 1/eps_b", title="D")
+    axes[0].legend()
+    if reco is not None:
+        cut = np.quantile(disc[is_sig], 0.5)
+        bkg = reco[~is_sig]
+        ok = np.isfinite(bkg).all(1)
+        for ax, keep, title in (
+            (axes[1], ok, "background, all"),
+            (axes[2], ok & (disc[~is_sig] >= cut), "background, D cut (50 % signal)"),
+        ):
+            ax.hist2d(*bkg[keep].T, bins=[np.arange(0, 275, 25)] * 2, density=True)
+            ax.set(xlabel="m_h1 (GeV)", ylabel="m_h2 (GeV)", title=f"{title}: {keep.sum()} events")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+def report(model: torch.nn.Module, test: TaggerData, truth: np.ndarray, plot_path=None) -> dict:
     """Prints and returns the AUCs of D, the confusion matrix, sculpting and mass estimate."""
     from hypervae.taggers import predict_proba
 
@@ -340,6 +372,8 @@ def report(model: torch.nn.Module, test: TaggerData, truth: np.ndarray) -> dict:
             f"before / after the cut {jsd2:.3f} bits ({n_kept} events kept; a random subset "
             f"of that size gives {floor:.3f})"
         )
+    if plot_path:
+        plot(plot_path, disc, reco, labels, is_sig)
     resolution = np.nanstd(mass[is_sig] - truth[is_sig], axis=0)
     bias = np.nanmean(mass[is_sig] - truth[is_sig], axis=0)
     result.update(mass_bias=bias.tolist(), mass_spread=resolution.tolist())
@@ -370,6 +404,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", choices=["part", "phat", "phat-medium"], default="part")
     parser.add_argument("-o", "--output", default=None, help="JSON file for the results")
+    parser.add_argument("--plot", default=None, help="PNG: ROC curves and sculpting (matplotlib)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     val = None
@@ -391,7 +426,7 @@ def main() -> None:
             f"{k} {v:.4f}" for k, v in r.items() if k.endswith("loss")), flush=True),
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    result = report(model, test, truth)
+    result = report(model, test, truth, args.plot)
     if args.output:
         result.update(
             args=vars(args),
