@@ -318,7 +318,8 @@ def plot(path: str, disc, reco, labels, is_sig) -> None:
     for k, name in enumerate(BACKGROUNDS):
         sel = is_sig | (labels == len(SIGNAL_BINS) + k)
         fpr, tpr = roc_curve(is_sig[sel], disc[sel])[:2]
-        axes[0].semilogy(tpr, 1 / np.maximum(fpr, 1e-6), label=f"against {name}")
+        seen = fpr > 0  # rejection is unbounded before the first background event
+        axes[0].semilogy(tpr[seen], 1 / fpr[seen], label=f"against {name}")
     axes[0].set(xlabel="signal efficiency", ylabel="background rejection 1/eps_b", title="D")
     axes[0].legend()
     if reco is not None:
