@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import statistics
@@ -35,10 +36,7 @@ def test_report_merges_files_and_averages_over_seeds(bench, tmp_path, capsys):
     )
     b.write_text(json.dumps(_run("pointnet-small", 0, 0.6)) + "\n")
 
-    class Args:
-        files = [str(a), str(b)]
-
-    bench.report(Args())
+    bench.report(argparse.Namespace(files=[str(a), str(b)]))
     out = capsys.readouterr().out
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
     mean, std = statistics.mean([0.7, 0.8]), statistics.stdev([0.7, 0.8])
@@ -52,8 +50,5 @@ def test_report_of_nothing_is_an_error(bench, tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
 
-    class Args:
-        files = [str(empty)]
-
     with pytest.raises(SystemExit, match="no runs"):
-        bench.report(Args())
+        bench.report(argparse.Namespace(files=[str(empty)]))
