@@ -343,9 +343,10 @@ def print_table(runs: list[dict]) -> None:
     """The paper's table (mean +- standard deviation over seeds) from run records."""
     print(
         "| model | accuracy | macro AUC | mean R80 | params | MFLOPs/jet | CPU ms/jet (batch 1) "
-        "| jets/s (batch 1024) | seeds | epochs (best) | published acc / AUC / R80 / params / FLOPs |"
+        "| jets/s (batch 1024) | seeds | epochs (best) | last-epoch val-loss change "
+        "| published acc / AUC / R80 / params / FLOPs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in dict.fromkeys(r["model"] for r in runs):
         r = [x for x in runs if x["model"] == name]
 
@@ -353,11 +354,17 @@ def print_table(runs: list[dict]) -> None:
             return [x[key] for x in r]
 
         epochs = ", ".join(f"{x['epochs']} ({x['best_epoch'] + 1})" for x in r)
+        # relative change of the validation loss over the last epoch: how converged
+        changes = [
+            f"{100 * (x['val_losses'][-1] / x['val_losses'][-2] - 1):+.2f} %"
+            for x in r
+            if len(x.get("val_losses", [])) > 1
+        ]
         print(
             f"| {name} | {_mean_std(col('accuracy'), '.4f')} | {_mean_std(col('auc_macro'), '.4f')} "
             f"| {_mean_std(col('rejection80_mean'), '.1f')} | {r[0]['params']:,} | {r[0]['flops'] / 1e6:.2f} "
             f"| {_mean_std(col('latency_ms'), '.2f')} | {_mean_std(col('throughput'), ',.0f')} "
-            f"| {len(r)} | {epochs} | {PUBLISHED.get(name, '-')} |"
+            f"| {len(r)} | {epochs} | {', '.join(changes) or '-'} | {PUBLISHED.get(name, '-')} |"
         )
 
 

@@ -41,7 +41,7 @@ def test_report_merges_files_and_averages_over_seeds(bench, tmp_path, capsys):
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
     mean, std = statistics.mean([0.7, 0.8]), statistics.stdev([0.7, 0.8])
     assert f"{mean:.4f} ± {std:.4f}" in rows["phat-jet"]
-    assert "| 2 | 4 (3), 4 (3) |" in rows["phat-jet"]  # seeds, epochs (best, 1-based)
+    assert "| 2 | 4 (3), 4 (3) | - |" in rows["phat-jet"]  # seeds, epochs (best, 1-based)
     assert "| 0.6000 |" in rows["pointnet-small"]
     assert "# toy" in out
 
