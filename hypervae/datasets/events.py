@@ -134,7 +134,7 @@ def generate_events(
 
     Examples:
         >>> p4, mask = generate_events("ttbar", n_events=2, seed=1)  # doctest: +SKIP
-        >>> p4.shape
+        >>> p4.shape  # doctest: +SKIP
         (2, 256, 4)
     """
     if n_events < 1 or max_particles < 1:

@@ -35,7 +35,7 @@ class ExponentialMovingAverage:
         ...     _ = model.weight.fill_(1.0)
         >>> ema.update(model, step=100)
         >>> with ema.swapped(model):
-        ...     averaged = float(model.weight)
+        ...     averaged = float(model.weight.detach())
         >>> ema.shadow["weight"].item() == averaged == 0.5 * (1.0 + float(ema.initial["weight"]))
         True
     """
