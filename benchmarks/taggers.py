@@ -7,6 +7,7 @@ Reproduces the tables of ``docs/taggers.md``::
         --seeds 0 1 2 -o taggers_table.json              # the paper's table, 3 seeds
     python benchmarks/taggers.py table --data toy --n-train 100 --seeds 0   # smoke run
     python benchmarks/taggers.py scaling                 # time and peak memory per batch
+    python benchmarks/taggers.py train-speed --heldout ~/.cache/hypervae/eval/eval  # jets/s
 
 Table: each model is trained with ``train_tagger`` (Ranger, flat-then-decay schedule)
 until the validation loss has not improved for ``--patience`` epochs (at most
@@ -382,6 +383,53 @@ def report(args: argparse.Namespace) -> None:
     print_table(runs)
 
 
+def train_speed(args: argparse.Namespace) -> None:
+    """Training throughput (one Adam step, forward + backward) and inference speed.
+
+    On ``--heldout`` jets (the evaluation sets) or toy jets of ``--n-particles``; the
+    models are untrained, which does not change their cost.
+    """
+    from hypervae.taggers import build_tagger
+
+    if args.heldout:
+        data = _heldout(args.heldout, 10000 - max(args.batch, 8) // 5 - 1)["test"]
+    else:
+        data = _toy_data(args.batch, args.n_particles)
+    n_particles = int(data.p4.shape[1])
+    print(f"# batch {args.batch}, {n_particles} particle slots, torch threads {args.threads}")
+    print(
+        "| model | params | train jets/s | CPU-min per 100k-jet epoch | ms/jet (batch 1) | jets/s (batch 1024) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name in args.models:
+        torch.manual_seed(0)
+        model = build_tagger(name, num_classes=5, max_particles=n_particles)
+        opt = torch.optim.Adam(model.parameters())
+        p4, mask, labels = data.p4[: args.batch], data.mask[: args.batch], data.labels[: args.batch]
+        times = []
+        for _ in range(args.repeats + 1):
+            start = time.perf_counter()
+            loss = torch.nn.functional.cross_entropy(model(p4, mask), labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            times.append(time.perf_counter() - start)
+        rate = len(labels) / statistics.median(times[1:])
+        latency, throughput = _speed(model, data, 30)
+        params = sum(p.numel() for p in model.parameters())
+        print(
+            f"| {name} | {params:,} | {rate:,.0f} | {1e5 / rate / 60:.1f} | {latency:.2f} "
+            f"| {throughput:,.0f} |"
+        )
+
+
+def _toy_data(batch: int, n_particles: int):
+    from hypervae.taggers import TaggerData, toy_jets
+
+    jets = toy_jets(batch, n_prongs=3, n_particles=(n_particles // 2, n_particles), seed=0)
+    return TaggerData.from_jets(jets, max_particles=n_particles)
+
+
 def flops(args: argparse.Namespace) -> None:
     from hypervae.taggers import build_tagger, count_flops
 
@@ -440,6 +488,14 @@ def main() -> None:
     t.add_argument("--heldout", default=None, help="folder: eval sets for validation and test")
     t.add_argument("-o", "--output", default=None, help="JSON-lines file; each run is appended")
     t.set_defaults(func=table)
+    v = sub.add_parser("train-speed", help="training and inference speed per model")
+    v.add_argument("--models", nargs="+", default=[*TABLE_MODELS])
+    v.add_argument("--heldout", default=None, help="folder: eval sets (else toy jets)")
+    v.add_argument("--n-particles", type=int, default=150, help="toy: particle slots")
+    v.add_argument("--batch", type=int, default=256)
+    v.add_argument("--repeats", type=int, default=3)
+    v.add_argument("--threads", type=int, default=1)
+    v.set_defaults(func=train_speed)
     r = sub.add_parser("report", help="the table from the JSON-lines files of table runs")
     r.add_argument("files", nargs="+")
     r.add_argument("--threads", type=int, default=1)

@@ -64,7 +64,7 @@ def check_train_small(tmp: Path) -> None:
 
 
 def _hh4b_auc(out: str, epochs: int) -> float:
-    losses = re.findall(r"^epoch (\d+): loss ([\d.]+)$", out, re.M)
+    losses = re.findall(r"^epoch (\d+): train_loss ([\d.]+)", out, re.M)
     assert [int(e) for e, _ in losses] == list(range(epochs)), out  # epochs count from 0
     assert all(math.isfinite(float(v)) for _, v in losses), out
     assert "(m_h1, m_h2) estimate on signal" in out
