@@ -121,21 +121,8 @@ def cache(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------- train
-def fit_normalization(x: torch.Tensor, mask: torch.Tensor) -> dict[str, Any]:
-    """Standardisation of the particle features and of ``ln(m/pT)`` (train split)."""
-    from hypervae.model.flow_decoder import relative_log_mass
-
-    valid = x[mask].double()
-    scalar = relative_log_mass(x.double(), mask)
-    return {
-        "feature_mean": tuple(valid.mean(0).tolist()),
-        "feature_std": tuple(valid.std(0).tolist()),
-        "scalar_mean": float(scalar.mean()),
-        "scalar_std": float(scalar.std()),
-    }
-
-
 def train(args: argparse.Namespace) -> None:
+    from hypervae.model.flow import standardisation_of
     from hypervae.model.flow_decoder import FlowDecoder, FlowDecoderConfig
 
     torch.set_num_threads(1)
@@ -153,7 +140,7 @@ def train(args: argparse.Namespace) -> None:
         heads=args.heads,
         mlp_ratio=args.mlp_ratio,
         velocity=args.velocity,
-        **fit_normalization(x, mask),
+        **standardisation_of(x, mask),  # the train split
     )
     decoder = FlowDecoder(config)
     ema = copy.deepcopy(decoder).eval()

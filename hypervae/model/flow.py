@@ -43,6 +43,7 @@ __all__ = [
     "check_ode_options",
     "fit_flow_standardisation",
     "relative_coordinates",
+    "standardisation_of",
     "with_flow_decoder",
 ]
 
@@ -116,19 +117,34 @@ def fit_flow_standardisation(
     from torch_geometric.data import Batch
 
     from ..graph.batch import JetBatch
-    from .flow_decoder import relative_log_mass
 
     if not len(graphs):
         msg = "graphs: no training jets to fit the flow standardisation on"
         raise ValueError(msg)
-    feats, scalars = [], []
+    coords, masks = [], []
     for start in range(0, len(graphs), batch_size):
         jb = JetBatch.from_data(Batch.from_data_list(list(graphs[start : start + batch_size])))
         x, mask = jb.to_dense(max_particles, dtype=torch.float64)
-        coords = relative_coordinates(x, mask)
-        feats.append(coords[mask.bool()])
-        scalars.append(relative_log_mass(coords, mask))
-    valid, scalar = torch.cat(feats), torch.cat(scalars)
+        coords.append(relative_coordinates(x, mask))
+        masks.append(mask.bool())
+    return standardisation_of(torch.cat(coords), torch.cat(masks))
+
+
+def standardisation_of(coords: Tensor, mask: Tensor) -> dict[str, Any]:
+    """Mean and standard deviation of relative coordinates and of the particle-sum ln(m/pT).
+
+    The fields ``feature_mean``, ``feature_std``, ``scalar_mean``, ``scalar_std`` of
+    :class:`~hypervae.model.flow_decoder.FlowDecoderConfig` (standard deviations floored
+    at 1e-6), from padded ``(eta_rel, phi_rel, ln pt_rel)``.
+
+    Shapes:
+        coords ``[N, P, 3]``, mask ``[N, P]`` (at least one real particle in all).
+    """
+    from .flow_decoder import relative_log_mass
+
+    coords, mask = coords.double(), mask.bool()
+    valid = coords[mask]
+    scalar = relative_log_mass(coords, mask)
     return {
         "feature_mean": tuple(valid.mean(0).tolist()),
         "feature_std": tuple(valid.std(0).clamp(min=1e-6).tolist()),
