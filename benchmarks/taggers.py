@@ -140,23 +140,21 @@ PUBLISHED = {
 
 def _split(p4: np.ndarray, mask: np.ndarray, codes: np.ndarray, seed: int = 0):
     """70 / 10 / 20 % train / val / test split with a fixed permutation."""
-    from hypervae.taggers import TaggerData
-
     order = np.random.default_rng(seed).permutation(len(codes))
     cut = [int(0.7 * len(order)), int(0.8 * len(order))]
-    parts = {}
-    for name, idx in zip(("train", "val", "test"), np.split(order, cut), strict=True):
-        parts[name] = TaggerData(
-            torch.as_tensor(p4[idx]), torch.as_tensor(mask[idx]), torch.as_tensor(codes[idx])
-        )
-    return parts
+    parts = np.split(order, cut)
+    return {
+        name: _data(p4[idx], mask[idx], codes[idx])
+        for name, idx in zip(("train", "val", "test"), parts, strict=True)
+    }
 
 
-def _heldout(path: str, n_val: int):
+def _heldout(path: str, n_val: int, n_test: int | None = None):
     """Validation and test jets from a ``make_eval_sets.py`` folder (``<type>.parquet``).
 
-    The first ``n_val`` jets per type validate, the rest test: independent seeds of the
-    same generator settings as ``make_tagger_data.py``.
+    The first ``n_val`` jets per type validate, the next ``n_test`` (default: all the
+    rest) test: independent seeds of the same generator settings as
+    ``make_tagger_data.py``.
     """
     from pathlib import Path
 
@@ -168,7 +166,8 @@ def _heldout(path: str, n_val: int):
         p4, mask = to_padded(
             load_parquet(Path(path).expanduser() / f"{t}.parquet"), max_particles=150
         )
-        for name, sl in (("val", slice(0, n_val)), ("test", slice(n_val, None))):
+        end = None if n_test is None else n_val + n_test
+        for name, sl in (("val", slice(0, n_val)), ("test", slice(n_val, end))):
             parts[name].append((p4[sl], mask[sl], np.full(len(p4[sl]), code)))
     return {
         name: _data(*(np.concatenate([b[k] for b in blocks]) for k in range(3)))
@@ -191,7 +190,7 @@ def _table_data(args: argparse.Namespace):
     import awkward as ak
 
     from hypervae.physics.kinematics import to_padded
-    from hypervae.taggers import TaggerData, toy_jets
+    from hypervae.taggers import toy_jets
 
     if args.data == "folder":
         sys.path.insert(0, "scripts")
@@ -220,9 +219,7 @@ def _table_data(args: argparse.Namespace):
             jets = ak.concatenate([load_sample(t, split=split)[:n] for t in JET_NAMES])
             p4, mask = to_padded(jets)
             codes = ak.to_numpy(jets.jet_type).astype(np.int64)
-            parts[split] = TaggerData(
-                torch.as_tensor(p4), torch.as_tensor(mask), torch.as_tensor(codes)
-            )
+            parts[split] = _data(p4, mask, codes)
         return parts, JET_NAMES
     # toy stand-in: five classes differing in prongs and width (not physics)
     specs = [(1, 0.05), (1, 0.03), (3, 0.03), (2, 0.03), (2, 0.02)]
@@ -240,9 +237,7 @@ def _table_data(args: argparse.Namespace):
         )
         p4, mask = to_padded(jets, max_particles=args.n_particles)
         codes = ak.to_numpy(jets.jet_type).astype(np.int64)
-        parts[split] = TaggerData(
-            torch.as_tensor(p4), torch.as_tensor(mask), torch.as_tensor(codes)
-        )
+        parts[split] = _data(p4, mask, codes)
     return parts, JET_NAMES
 
 
@@ -369,6 +364,21 @@ def print_table(runs: list[dict]) -> None:
         )
 
 
+def print_per_class(runs: list[dict]) -> None:
+    """One-vs-rest AUC / background rejection at 80 % per class, mean over seeds."""
+    classes = [k[4:] for k in runs[0] if k.startswith("auc_") and k != "auc_macro"]
+    print(f"\n| model | {' | '.join(classes)} |")
+    print("|---|" + "---|" * len(classes))
+    for name in dict.fromkeys(r["model"] for r in runs):
+        r = [x for x in runs if x["model"] == name]
+        cells = [
+            f"{statistics.mean(x[f'auc_{c}'] for x in r):.3f} / "
+            f"{statistics.mean(x[f'rejection80_{c}'] for x in r):.1f}"
+            for c in classes
+        ]
+        print(f"| {name} | {' | '.join(cells)} |")
+
+
 def report(args: argparse.Namespace) -> None:
     """Prints the table from the JSON-lines files of one or more ``table`` runs."""
     runs = []
@@ -381,6 +391,7 @@ def report(args: argparse.Namespace) -> None:
     for setup in dict.fromkeys(r["setup"] for r in runs):
         print(f"# {setup}")
     print_table(runs)
+    print_per_class(runs)
 
 
 def train_speed(args: argparse.Namespace) -> None:
@@ -392,7 +403,8 @@ def train_speed(args: argparse.Namespace) -> None:
     from hypervae.taggers import build_tagger
 
     if args.heldout:
-        data = _heldout(args.heldout, 10000 - max(args.batch, 8) // 5 - 1)["test"]
+        per_class = -(-args.batch // len(JET_NAMES))  # the first jets of every class
+        data = _heldout(args.heldout, 0, per_class)["test"]
     else:
         data = _toy_data(args.batch, args.n_particles)
     n_particles = int(data.p4.shape[1])

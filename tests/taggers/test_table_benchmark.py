@@ -26,6 +26,7 @@ def bench():
 def _run(model, seed, acc):
     return {"model": model, "seed": seed, "params": 10, "flops": 2e6, "setup": "toy",
             "epochs": 4, "best_epoch": 2, "accuracy": acc, "auc_macro": 0.9,
+            "auc_t": acc + 0.2, "rejection80_t": 10 * acc,
             "rejection80_mean": 20.0, "latency_ms": 1.0, "throughput": 1000.0}  # fmt: skip
 
 
@@ -38,12 +39,17 @@ def test_report_merges_files_and_averages_over_seeds(bench, tmp_path, capsys):
 
     bench.report(argparse.Namespace(files=[str(a), str(b)]))
     out = capsys.readouterr().out
-    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    rows: dict[str, str] = {}  # the first table's rows (the per-class table follows)
+    for line in out.splitlines():
+        if line.startswith("| "):
+            rows.setdefault(line.split("|")[1].strip(), line)
     mean, std = statistics.mean([0.7, 0.8]), statistics.stdev([0.7, 0.8])
     assert f"{mean:.4f} ± {std:.4f}" in rows["phat-jet"]
     assert "| 2 | 4 (3), 4 (3) | - |" in rows["phat-jet"]  # seeds, epochs (best, 1-based)
     assert "| 0.6000 |" in rows["pointnet-small"]
     assert "# toy" in out
+    per_class = [line for line in out.splitlines() if line.startswith("| phat-jet |")][-1]
+    assert per_class == f"| phat-jet | {mean + 0.2:.3f} / {10 * mean:.1f} |"
 
 
 def test_report_of_nothing_is_an_error(bench, tmp_path):
