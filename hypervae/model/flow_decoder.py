@@ -12,10 +12,12 @@ coordinates relative to the particle-sum jet axis and :math:`p_T`. It has two pa
   on :math:`z`, the type, :math:`n/n_\mathrm{max}`, that scalar and the flow time,
   trained with :func:`~hypervae.losses.flow_matching_loss` (true scalar given).
 
-Sampling draws the scalar from the head, then integrates
-:math:`\dot x = v(x, t)` from Gaussian noise at :math:`t = 0` to :math:`t = 1` with a
-fixed-step solver: ``"euler"`` (one evaluation per step), ``"midpoint"`` or ``"heun"``
-(two). Each jet's noise comes from its own random stream, seeded from ``seed`` and the
+Sampling draws the scalar from the head (mapped to the real jets' per-type distribution
+when the decoder has a fitted :class:`~hypervae.model.calibration.ScalarCalibration`),
+then integrates :math:`\dot x = v(x, t)` from Gaussian noise at :math:`t = 0` to
+:math:`t = 1` with a fixed-step solver: ``"euler"`` (one evaluation per step),
+``"midpoint"`` or ``"heun"`` (two); with ``project_mass`` it finally scales each jet's
+angular spread so that its mass is the drawn one. Each jet's noise comes from its own random stream, seeded from ``seed`` and the
 jet's index, so a jet does not depend on the batch it is generated in.
 
 Symmetry: exactly equivariant under permutations of the particles; the coordinates
@@ -46,6 +48,8 @@ from torch import Tensor, nn
 from .._config import Config, bounded
 from ..losses.flow_matching import flow_matching_loss, interpolate
 from ..nn.velocity_field import SetTransformerVelocityField
+from .calibration import ScalarCalibration
+from .coordinates import relative_log_mass, scale_to_log_mass, to_four_vectors
 
 __all__ = [
     "SOLVERS",
@@ -75,6 +79,15 @@ class FlowDecoderConfig(Config):
         scalar_weight: Weight of the jet-scalar head's likelihood in the loss.
         feature_mean, feature_std: Standardisation of ``(eta_rel, phi_rel, ln pt_rel)``.
         scalar_mean, scalar_std: Standardisation of the particle-sum ``ln(m/pT)``.
+        calibration_knots: Quantiles per type of the jet scalar's calibration
+            (:class:`~hypervae.model.calibration.ScalarCalibration`, fitted after
+            training by :func:`~hypervae.model.flow.fit_scalar_calibration`); 0: none.
+        project_mass: Scale each sampled jet's angular spread so that its particle-sum
+            ``ln(m/pT)`` is exactly the drawn (calibrated) scalar
+            (:func:`~hypervae.model.coordinates.scale_to_log_mass`).
+        mass_categories: Particle masses of the HyperVAE's flow particle decoder
+            (:class:`~hypervae.model.masses.ParticleMasses`, fitted after training by
+            :func:`~hypervae.model.flow.fit_particle_masses`); 0: massless particles.
     """
 
     latent_dim: int = bounded(16, ge=1)
@@ -91,8 +104,13 @@ class FlowDecoderConfig(Config):
     feature_std: tuple[float, ...] = (0.1, 0.1, 1.3)
     scalar_mean: float = -1.9
     scalar_std: float = bounded(0.5, gt=0.0)
+    calibration_knots: int = bounded(0, ge=0)
+    project_mass: bool = False
+    mass_categories: int = bounded(0, ge=0)
 
     def validate(self) -> None:
+        if self.calibration_knots == 1:
+            raise self.error("calibration_knots", "must be 0 (none) or at least 2, got 1")
         if self.width % self.heads != 0 or self.width % 2 != 0:
             raise self.error("width", f"must be even and divisible by heads={self.heads}")
         for name in ("feature_mean", "feature_std"):
@@ -100,64 +118,6 @@ class FlowDecoderConfig(Config):
                 raise self.error(name, f"needs 3 values, got {len(getattr(self, name))}")
         if min(self.feature_std) <= 0:
             raise self.error("feature_std", f"must be > 0, got {self.feature_std}")
-
-
-def relative_log_mass(coords: Tensor, mask: Tensor, floor: float = 1e-4) -> Tensor:
-    r"""``ln(m/pT)`` of the particle-sum jet from massless relative coordinates.
-
-    Exact for massless particles: :math:`m` and :math:`p_T` are unchanged by the
-    longitudinal boost and the azimuthal rotation that relate the relative coordinates
-    to the lab. :math:`m/p_T` is floored at ``floor`` (one-particle jets are massless).
-
-    Shapes:
-        coords ``[B, P, 3]`` (eta_rel, phi_rel, ln pt_rel), mask ``[B, P]`` -> ``[B]``.
-    """
-    p4 = _massless(coords, mask)
-    total = p4.sum(1)
-    m2 = total[:, 0] ** 2 - (total[:, 1:] ** 2).sum(-1)
-    pt = total[:, 1:3].norm(dim=-1).clamp(min=1e-12)
-    return torch.log((m2.clamp(min=0).sqrt() / pt).clamp(min=floor))
-
-
-def _massless(coords: Tensor, mask: Tensor) -> Tensor:
-    """``(E, px, py, pz)`` of massless particles at ``(eta, phi, ln pt)``; zero on padding."""
-    keep = mask.to(torch.bool)
-    zero = torch.zeros((), dtype=coords.dtype, device=coords.device)
-    eta, phi, lnpt = (torch.where(keep, coords[..., k], zero) for k in range(3))
-    pt = torch.where(keep, lnpt.exp(), zero)
-    return torch.stack([pt * eta.cosh(), pt * phi.cos(), pt * phi.sin(), pt * eta.sinh()], -1)
-
-
-def to_four_vectors(
-    coords: Tensor,
-    mask: Tensor,
-    jet_pt: Tensor | float = 1.0,
-    jet_eta: Tensor | float = 0.0,
-    jet_phi: Tensor | float = 0.0,
-) -> Tensor:
-    """Massless float64 4-momenta ``(E, px, py, pz)`` of particles in relative coordinates.
-
-    The particles are placed about the jet direction ``(jet_eta, jet_phi)`` and their
-    :math:`p_T` scaled so that the particle-sum jet has transverse momentum ``jet_pt``.
-
-    Shapes:
-        coords ``[B, P, 3]`` (eta_rel, phi_rel, ln pt_rel), mask ``[B, P]``, jet values
-        scalars or ``[B]`` -> ``[B, P, 4]`` (zero on padding).
-    """
-    c = coords.double()
-    b = c.shape[0]
-
-    def per_jet(value: Tensor | float) -> Tensor:
-        return torch.as_tensor(value, dtype=torch.float64, device=c.device).expand(b)
-
-    pt_sum = _massless(c, mask).sum(1)[:, 1:3].norm(dim=-1).clamp(min=1e-300)
-    scale = torch.log(per_jet(jet_pt) / pt_sum)
-    lab = torch.stack(
-        [c[..., 0] + per_jet(jet_eta)[:, None], c[..., 1] + per_jet(jet_phi)[:, None], c[..., 2]],
-        -1,
-    )
-    lab[..., 2] = lab[..., 2] + scale[:, None]
-    return _massless(lab, mask)
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -215,6 +175,9 @@ class FlowDecoder(nn.Module):
             self.velocity = SetTransformerVelocityField(
                 3, condition_dim, w, cfg.layers, cfg.heads, cfg.mlp_ratio
             )
+        self.calibration = (
+            ScalarCalibration(cfg.calibration_knots, NUM_TYPES) if cfg.calibration_knots else None
+        )
         self.register_buffer("feature_mean", torch.tensor(cfg.feature_mean), persistent=False)
         self.register_buffer("feature_std", torch.tensor(cfg.feature_std), persistent=False)
 
@@ -378,6 +341,10 @@ class FlowDecoder(nn.Module):
             emb = self.type_embedding(jet_type.long())
             mean, log_sigma = self._scalar_params(z, emb)
             scalar = mean + log_sigma.exp() * noise[:, -1]
+            cfg = self.config
+            if self.calibration is not None:  # the head's ln(m/pT) mapped to the real one's
+                log_m = self.calibration(scalar * cfg.scalar_std + cfg.scalar_mean, jet_type)
+                scalar = ((log_m - cfg.scalar_mean) / cfg.scalar_std).to(scalar.dtype)
             cond = self._condition(z, emb, scalar, multiplicity)
             x = noise[:, :-1].reshape(b, p, 3) * mask[..., None]
             x = self._integrate(x, cond, mask, steps, solver)
@@ -385,6 +352,9 @@ class FlowDecoder(nn.Module):
             self.train(was_training)
         coords = x.double() * self.feature_std.double() + self.feature_mean.double()
         coords = torch.where(mask[..., None], coords, torch.zeros((), dtype=torch.float64))
+        if cfg.project_mass:
+            log_m = scalar.double() * cfg.scalar_std + cfg.scalar_mean
+            coords = scale_to_log_mass(coords, mask, log_m)
         return coords, mask, scalar
 
     def _integrate(self, x: Tensor, cond: Tensor, mask: Tensor, steps: int, solver: str) -> Tensor:

@@ -158,14 +158,21 @@ def _block_generator(seed: int, block: int) -> torch.Generator:
 
 
 def _randomness(
-    seed: int, start: int, stop: int, latent_dim: int, noise: tuple[int, ...] | None = None
+    seed: int,
+    start: int,
+    stop: int,
+    latent_dim: int,
+    noise: tuple[int, ...] | None = None,
+    max_particles: int = 1,
 ) -> dict[str, Tensor]:
     """The random numbers of jets ``start..stop-1`` of the stream of ``seed``.
 
     ``noise``: the per-jet shape of standard normal numbers the particle decoder needs
-    (drawn after the others, so a decoder without noise sees the same streams).
+    (drawn after the others, so a decoder without noise sees the same streams);
+    ``species``: ``max_particles`` uniform numbers per jet for the particle masses.
     """
     keys = ("type", "comp", "eps", "mult", "phi") + (("noise",) if noise is not None else ())
+    keys += ("species",)
     parts: dict[str, list[Tensor]] = {k: [] for k in keys}
     for block in range(start // BLOCK, (stop - 1) // BLOCK + 1):
         gen = _block_generator(seed, block)
@@ -178,6 +185,8 @@ def _randomness(
         }
         if noise is not None:
             drawn["noise"] = torch.randn(BLOCK, *noise, generator=gen, dtype=torch.float64)
+        # last, so that the streams above are those of models without particle masses
+        drawn["species"] = torch.rand(BLOCK, max_particles, generator=gen, dtype=torch.float64)
         lo = max(start - block * BLOCK, 0)
         hi = min(stop - block * BLOCK, BLOCK)
         for key, value in drawn.items():
@@ -199,14 +208,29 @@ def _latent(model: HyperVAE, types: Tensor, rnd: dict[str, Tensor], s: _Settings
 
 
 def _to_jets(
-    p4: np.ndarray, mask: np.ndarray, types: np.ndarray, massless: bool, heads: np.ndarray | None
+    p4: np.ndarray,
+    mask: np.ndarray,
+    types: np.ndarray,
+    massless: bool,
+    heads: np.ndarray | None,
+    masses: np.ndarray | None = None,
 ) -> ak.Array:
+    """Awkward jets of padded lab particles; ``masses [B, P]`` (GeV, by pT rank) replace
+    the particles' masses at fixed ``(pt, eta, phi)`` when given."""
     pt, eta, phi, mass = cartesian_to_ptetaphim(p4[mask])
     if massless:
         mass = np.zeros_like(pt)
+    counts = mask.sum(axis=1).astype(np.int64)
     flat = ak.zip({"pt": pt, "eta": eta, "phi": phi, "mass": mass}, with_name="Momentum4D")
-    particles = ak.unflatten(flat, mask.sum(axis=1).astype(np.int64))
+    particles = ak.unflatten(flat, counts)
     particles = particles[ak.argsort(particles.pt, axis=1, ascending=False)]
+    if masses is not None:  # by rank: the sorted particles fill ranks 0..n-1
+        ranked = np.arange(masses.shape[1])[None, :] < counts[:, None]
+        by_rank = ak.unflatten(masses[ranked].astype(np.float64), counts)
+        particles = ak.zip(
+            {"pt": particles.pt, "eta": particles.eta, "phi": particles.phi, "mass": by_rank},
+            with_name="Momentum4D",
+        )
     jets = make_jets(particles, types)
     if heads is not None:
         for k, name in enumerate(("head_pt", "head_eta", "head_mass")):
@@ -264,12 +288,13 @@ def _generate(model: HyperVAE, start: int, stop: int, s: _Settings) -> ak.Array:
     """The jets ``start..stop-1`` of the stream of ``s.seed``."""
     was_training = model.training
     model.eval()
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Tensor | None]] = []
     try:
         for lo in range(start, stop, s.batch_size):
             hi = min(lo + s.batch_size, stop)
             shape = model.particle_decoder.noise_shape
-            rnd = _randomness(s.seed, lo, hi, model.config.latent_dim, shape)
+            p = model.config.max_particles
+            rnd = _randomness(s.seed, lo, hi, model.config.latent_dim, shape, p)
             if s.codes is not None:
                 types = s.codes.expand(hi - lo).clone()
             else:
@@ -280,7 +305,8 @@ def _generate(model: HyperVAE, start: int, stop: int, s: _Settings) -> ak.Array:
             noise = rnd.get("noise")
             ode = {"steps": s.steps, "solver": s.solver}
             p4, mask, heads = _decode_batch(model, z, types, rnd["mult"], phi, lo, noise, ode)
-            parts.append((p4, mask, types.numpy(), heads))
+            masses = model.particle_decoder.particle_masses(rnd["species"], types)
+            parts.append((p4, mask, types.numpy(), heads, masses))
     finally:
         model.train(was_training)
     return _to_jets(
@@ -289,7 +315,14 @@ def _generate(model: HyperVAE, start: int, stop: int, s: _Settings) -> ak.Array:
         np.concatenate([p[2] for p in parts]),
         model.particle_decoder.massless,
         np.concatenate([p[3] for p in parts]) if s.head else None,
+        _masses([p[4] for p in parts]),
     )
+
+
+def _masses(parts: list[Tensor | None]) -> np.ndarray | None:
+    if any(m is None for m in parts):
+        return None
+    return torch.cat([m for m in parts if m is not None]).cpu().double().numpy()
 
 
 def _memory_bytes() -> int | None:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..graph.batch import JetBatch
-from .generation import _decode_batch, _randomness, _to_jets
+from .generation import _decode_batch, _masses, _randomness, _to_jets
 
 if TYPE_CHECKING:
     from ..graph.config import HypergraphConfig
@@ -78,14 +78,13 @@ def reconstruct(
             post = model.encode(batch)
             types = JetBatch.jet_info(batch)[0].cpu()
             phi = torch.from_numpy(phis[lo : lo + batch_size])
-            noise = None
             shape = model.particle_decoder.noise_shape
-            if shape is not None:
-                hi = lo + len(types)
-                noise = _randomness(seed, lo, hi, model.config.latent_dim, shape)["noise"]
+            hi, p = lo + len(types), model.config.max_particles
+            rnd = _randomness(seed, lo, hi, model.config.latent_dim, shape, p)
             mu = post.mu.cpu().double()
-            p4, mask, _ = _decode_batch(model, mu, types, None, phi, lo, noise)
-            parts.append((p4, mask, types.numpy()))
+            p4, mask, _ = _decode_batch(model, mu, types, None, phi, lo, rnd.get("noise"))
+            masses = model.particle_decoder.particle_masses(rnd["species"], types)
+            parts.append((p4, mask, types.numpy(), masses))
     finally:
         model.train(was_training)
     return _to_jets(
@@ -94,4 +93,5 @@ def reconstruct(
         np.concatenate([p[2] for p in parts]),
         model.particle_decoder.massless,
         None,
+        _masses([p[3] for p in parts]),
     )

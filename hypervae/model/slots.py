@@ -16,7 +16,9 @@ objective use, so another particle decoder (e.g. a flow-matching one) can take i
   (``None`` when ``noise_shape`` is); ``steps``/``solver`` are the ODE settings of a
   decoder that integrates one (a decoder without one refuses them);
 * ``noise_shape``: the per-jet noise the decoder needs at sampling (``None``: none);
-* ``massless``: whether sampled particles are massless by construction.
+* ``massless``: whether sampled particles are massless by construction;
+* ``particle_masses(uniform, jet_type)``: masses ``[B, P]`` (GeV, by pT rank) to give
+  the sampled particles, drawn from per-jet uniform numbers, or ``None`` (keep them).
 
 :class:`ParticleDecoder` states this interface as a typing protocol.
 
@@ -67,6 +69,8 @@ class ParticleDecoder(Protocol):
     @property
     def massless(self) -> bool: ...
 
+    def particle_masses(self, uniform: Tensor, jet_type: Tensor) -> Tensor | None: ...
+
     def __call__(
         self, condition: Tensor, jet_vector: Tensor, basis: Tensor
     ) -> tuple[Tensor | None, Tensor | None]: ...
@@ -116,6 +120,11 @@ class SlotDecoder(nn.Module):
     def massless(self) -> bool:
         """Whether particles are massless by construction (``particle_output="frame"``)."""
         return self.config.particle_output == "frame"
+
+    def particle_masses(self, uniform: Tensor, jet_type: Tensor) -> Tensor | None:
+        """None: the slots' particles keep the masses they are decoded with."""
+        del uniform, jet_type
+        return None
 
     def forward(
         self, condition: Tensor, jet_vector: Tensor, basis: Tensor
