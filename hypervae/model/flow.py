@@ -46,6 +46,7 @@ __all__ = [
     "fit_flow_standardisation",
     "fit_particle_masses",
     "fit_scalar_calibration",
+    "kept_pt_fraction",
     "relative_coordinates",
     "standardisation_of",
     "with_flow_decoder",
@@ -134,6 +135,38 @@ def fit_flow_standardisation(
     return standardisation_of(torch.cat(coords), torch.cat(masks))
 
 
+@torch.no_grad()
+def kept_pt_fraction(
+    graphs: Sequence[Any], max_particles: int, batch_size: int = 1000
+) -> tuple[Tensor, Tensor]:
+    """Per jet: type code and the pT of its leading ``max_particles`` particles' sum over
+    the jet's pT (the clustered jet of the graph's ``y``), for :meth:`FlowParticleDecoder.fit_pt_fraction`.
+
+    Example:
+        >>> import hypervae as hv
+        >>> jets = hv.datasets.load_sample("t", split="val")[:20]
+        >>> graphs = hv.graph.build_hypergraphs(jets, {"budget": "knn", "k": 2})
+        >>> types, fraction = kept_pt_fraction(graphs, max_particles=30)
+        >>> types.unique().tolist(), 0.7 < float(fraction.mean()) < 1.0
+        ([2], True)
+    """
+    from torch_geometric.data import Batch
+
+    from ..graph.batch import JetBatch
+
+    types, fractions = [], []
+    for start in range(0, len(graphs), batch_size):
+        chunk = list(graphs[start : start + batch_size])
+        jb = JetBatch.from_data(Batch.from_data_list(chunk))
+        x, mask = jb.to_dense(max_particles, dtype=torch.float64)
+        kept = torch.where(mask[..., None].bool(), x, torch.zeros(())).sum(1)[:, 1:3].norm(dim=-1)
+        scale = torch.cat([g.frame.reshape(-1, 3)[:, 2] for g in chunk]).double()
+        jet_type, features = JetBatch.jet_info(jb)
+        types.append(jet_type.long())
+        fractions.append(kept * scale / features[:, 0].double())
+    return torch.cat(types), torch.cat(fractions)
+
+
 def standardisation_of(coords: Tensor, mask: Tensor) -> dict[str, Any]:
     """Mean and standard deviation of relative coordinates and of the particle-sum ln(m/pT).
 
@@ -179,8 +212,10 @@ class FlowParticleDecoder(nn.Module):
         self.noise_shape: tuple[int, ...] | None = (3 * config.max_particles + 1,)
         # The jet head predicts the clustered jet, of which the kept particles carry a
         # part (about 87 % of the pT for 30-particle top jets): the particles, whose
-        # coordinates are relative to their own sum, are scaled by this fraction. Tracked
-        # as a running mean in training (``loss``) or set by :meth:`fit_pt_fraction`.
+        # coordinates are relative to their own sum, are scaled by this fraction. Set by
+        # :meth:`fit_pt_fraction` (``hypervae train`` fits it on the training graphs with
+        # :func:`kept_pt_fraction`; the graphs' own jet frame cannot show it, as it is
+        # the sum of the particles the data kept).
         self.register_buffer("log_pt_fraction", torch.zeros(len(JET_TYPES)))
         k = config.flow.mass_categories
         self.masses = ParticleMasses(k, config.max_particles, len(JET_TYPES)) if k else None
@@ -232,16 +267,6 @@ class FlowParticleDecoder(nn.Module):
         """
         del tau
         z, jet_type = _latent_of(decoded)
-        if self.training:  # the targets are in the jet frame: their pT sum is the fraction
-            with torch.no_grad():
-                keep = mask.to(torch.bool)[..., None]
-                total = torch.where(keep, target, torch.zeros_like(target)).sum(1)
-                logs = torch.log(total[:, 1:3].norm(dim=-1).clamp(min=1e-6)).to(torch.float64)
-                for code in jet_type.unique().tolist():
-                    pick = jet_type == code
-                    old = self.log_pt_fraction[code]
-                    new = logs[pick].mean().to(old.dtype)
-                    self.log_pt_fraction[code] = old + 0.01 * (new - old)
         coords = relative_coordinates(target.to(torch.float64), mask).to(z.dtype)
         out = self.flow.loss(z, jet_type, coords, mask)
         return {"flow": out["flow"], "scalar": out["scalar"]}

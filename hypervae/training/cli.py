@@ -100,6 +100,8 @@ def train_command(args: argparse.Namespace) -> int:
         run = run.replace(model=HyperVAEConfig.from_dict(model_cfg))
         torch.manual_seed(run.training.seed)
         model = HyperVAE(run.model) if init is None else init  # Trainer sets train mode
+        if run.model.decoder == "flow" and not args.resume:
+            _fit_pt_fraction(model, data.train, trainer_rank())
         trainer = Trainer(
             model, data.train, data.val, run.training, save_dir=save_dir,
             normalization=data.normalization, run_config=run,
@@ -147,6 +149,18 @@ def _fit_flow_statistics(run: Any, train: Any, rank: int) -> Any:
         shown = {k: np.round(v, 4).tolist() for k, v in stats.items()}
         print(f"flow decoder standardisation fitted on {len(train)} training jets: {shown}")
     return run.replace(model=run.model.replace(flow=flow.replace(**stats)))
+
+
+def _fit_pt_fraction(model: Any, train: Any, rank: int) -> None:
+    """Sets the flow decoder's kept-pT fraction per type from the training jets."""
+    from ..model.flow import kept_pt_fraction
+
+    fitted = model.particle_decoder.fit_pt_fraction(
+        *kept_pt_fraction(train, model.config.max_particles)
+    )
+    if rank == 0:
+        shown = [round(v, 4) for v in fitted.exp().tolist()]
+        print(f"flow decoder kept-pT fraction per type (g q t w z): {shown}")
 
 
 def trainer_rank() -> int:

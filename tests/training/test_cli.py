@@ -223,7 +223,8 @@ def test_train_fits_the_flow_standardisation_unless_given(tmp_path, capsys):
     from hypervae.training.data import load_training_data
 
     data = tmp_path / "jets.parquet"
-    hv.datasets.save_parquet(synthetic_jets(14, seed=4), data)
+    jets = synthetic_jets(14, seed=4)  # clustered jets 25 % harder than the stored particles
+    hv.datasets.save_parquet(ak.with_field(jets, jets.pt * 1.25, "pt"), data)
     flow = {"width": 8, "layers": 1, "heads": 2, "steps": 2}
     common = ["--data", str(data), "-q", "--no-tensorboard"]
     assert run(["train", "--config", str(_flow_run_file(tmp_path, flow)), *common,
@@ -237,6 +238,16 @@ def test_train_fits_the_flow_standardisation_unless_given(tmp_path, capsys):
     assert trained.feature_mean == pytest.approx(expected["feature_mean"])
     assert trained.scalar_std == pytest.approx(expected["scalar_std"])
     assert trained.feature_std != hv.model.flow_decoder.FlowDecoderConfig().feature_std
+    # the kept-pT fraction per type: the leading 8 particles' pT over the jet's
+    from hypervae.model.flow import kept_pt_fraction
+
+    train = load_training_data(str(data), graph, max_particles=8, progress=False).train
+    types, fraction = kept_pt_fraction(train, 8)
+    model = hv.HyperVAE.from_pretrained(tmp_path / "fit" / "final")
+    for code in types.unique().tolist():
+        want = float(fraction[types == code].log().mean())
+        assert float(model.particle_decoder.log_pt_fraction[code]) == pytest.approx(want)
+    assert float(fraction.max()) < 0.81  # 0.8 or less: the stored particles' sum / 1.25
     given = {**flow, "feature_mean": [0.0, 0.0, -2.0], "feature_std": [0.2, 0.2, 1.0]}
     assert run(["train", "--config", str(_flow_run_file(tmp_path, given)), *common,
                 "-o", str(tmp_path / "given")]) == 0  # fmt: skip
