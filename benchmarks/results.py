@@ -391,6 +391,9 @@ def sampling_rate(
 def throughput(gens: list[Generator], jet_type: str, n_jets: int) -> dict[str, Any]:
     """Jets/s of each generator and of Pythia 8 + FastJet, one thread each."""
     out: dict[str, Any] = {"jet_type": jet_type, "n_jets": n_jets, "hypervae": {}}
+    if n_jets < 1:  # --throughput-jets 0: not measured in this run
+        out["pythia"] = None
+        return out
     for gen in gens:
         sampling_rate(gen, jet_type, 1000, 1)  # warm-up
         out["hypervae"][gen.label] = sampling_rate(gen, jet_type, n_jets, 0)[0]

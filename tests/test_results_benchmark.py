@@ -1,0 +1,68 @@
+"""benchmarks/results.py: the pieces that do not need the evaluation sets."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "results.py"
+
+
+@pytest.fixture(scope="module")
+def results():
+    spec = importlib.util.spec_from_file_location("results_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Exploding:
+    label = "never"
+
+    def __call__(self, *args, **kwargs):  # pragma: no cover - must not be called
+        msg = "sampled although --throughput-jets 0"
+        raise AssertionError(msg)
+
+
+def test_throughput_zero_jets_measures_nothing(results):
+    out = results.throughput([Exploding()], "t", 0)
+    assert out == {"jet_type": "t", "n_jets": 0, "hypervae": {}, "pythia": None}
+
+
+def test_report_merges_runs_and_lists_every_command(results, tmp_path):
+    def run(command, types, label):
+        return {"settings": {"command": command},
+                "types": {t: {"generators": {label: {}}} for t in types},
+                "generators": {label: {"source": label}},
+                "throughput": {"hypervae": {label: 1.0}}}  # fmt: skip
+
+    captured = {}
+
+    def fake_report(res, args):
+        captured["res"] = res
+        return "page"
+
+    results.report, original = fake_report, results.report
+    results.RUNS = tmp_path
+    try:
+        files = []
+        for k, (cmd, types, label) in enumerate(
+            (("A", "gq", "x"), ("B", "wz", "x"), ("C", "g", "y"))
+        ):
+            path = tmp_path / f"{k}.json"
+            path.write_text(json.dumps(run(cmd, types, label)))
+            files.append(str(path))
+        args = type("Args", (), {"metrics": files, "output": str(tmp_path)})()
+        results.rerender(args)
+        merged = captured["res"]
+    finally:
+        results.report = original
+    assert merged["settings"]["merged_commands"] == ["A", "B", "C"]
+    assert sorted(merged["types"]) == ["g", "q", "w", "z"]
+    assert sorted(merged["types"]["g"]["generators"]) == ["x", "y"]
+    assert (tmp_path / "results.md").read_text() == "page"
