@@ -883,6 +883,8 @@ def rerender(args: argparse.Namespace) -> None:
         for key, value in other.items():
             if results.get(key) is None:
                 results[key] = value
+    order = [t for t in TYPES if t in results["types"]] + sorted(set(results["types"]) - set(TYPES))
+    results["types"] = {t: results["types"][t] for t in order}  # g q t w z whatever the runs
     atomic_write(Path(args.output) / "results.md", report(results, args))
     atomic_write(RUNS / "metrics.json", json.dumps(results, indent=1) + "\n")
     print(f"wrote {Path(args.output) / 'results.md'} from {', '.join(map(str, files))}")
