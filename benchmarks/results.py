@@ -861,7 +861,9 @@ def rerender(args: argparse.Namespace) -> None:
     """Writes ``results.md`` again from ``runs/results/metrics.json`` (no measurement).
 
     With several ``--metrics`` files (runs over different ``--types``, e.g. in parallel),
-    their per-type results are merged; the rest comes from the first that has it.
+    their per-type results are merged; the rest comes from the first that has it. The
+    throughput table is the first file's only: rates of different runs, under different
+    load, are not comparable.
     """
     files = [Path(p) for p in args.metrics] if args.metrics else [RUNS / "metrics.json"]
     parts = [json.loads(f.read_text()) for f in files]
@@ -879,7 +881,6 @@ def rerender(args: argparse.Namespace) -> None:
             else:
                 results["types"][t] = per
         results["generators"].update(other["generators"])
-        results["throughput"]["hypervae"].update(other["throughput"]["hypervae"])
         for key, value in other.items():
             if results.get(key) is None:
                 results[key] = value

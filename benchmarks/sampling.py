@@ -9,6 +9,7 @@ checks it), so only the speed differs.
 
 Usage:
     python benchmarks/sampling.py [--model DIR] [--jet-type t] [--n-jets 5000] [--pythia-jets 200]
+        [--steps 20 10 4]   # flow decoder: also each of these ODE step counts, same run
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--pythia-jets", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--steps", type=int, nargs="*", default=[], help="flow decoder: ODE steps to time too"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = (
@@ -48,6 +52,11 @@ def main() -> None:
     again = model.sample(args.n_jets, jet_type=args.jet_type, seed=0, batch_size=small)
     small_rate = len(again) / (time.perf_counter() - start)
     same = again.n_particles.to_list() == jets.n_particles.to_list()
+    step_rates = {}
+    for steps in args.steps:
+        start = time.perf_counter()
+        out = model.sample(args.n_jets, jet_type=args.jet_type, seed=0, steps=steps)
+        step_rates[steps] = len(out) / (time.perf_counter() - start)
     try:
         start = time.perf_counter()
         real = hv.datasets.generate_pythia(
@@ -64,6 +73,9 @@ def main() -> None:
     print(f"{'HyperVAE.sample':>22} {args.n_jets:>7} {vae_rate:>10.1f}  batch {args.batch_size}")
     print(f"{'HyperVAE.sample':>22} {args.n_jets:>7} {small_rate:>10.1f}  batch {small}")
     print(f"same jets (multiplicities) for both batch sizes: {same}")
+    for steps, rate in step_rates.items():
+        label = f"sample(steps={steps})"
+        print(f"{label:>22} {args.n_jets:>7} {rate:>10.1f}  batch {args.batch_size}")
     print(f"{'Pythia 8 + FastJet':>22} {args.pythia_jets:>7} {pythia_rate:>10.1f}")
     print(f"ratio HyperVAE / Pythia: {vae_rate / pythia_rate:.0f}x")
 

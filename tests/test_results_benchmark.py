@@ -39,7 +39,7 @@ def test_report_merges_runs_and_lists_every_command(results, tmp_path):
         return {"settings": {"command": command},
                 "types": {t: {"generators": {label: {}}} for t in types},
                 "generators": {label: {"source": label}},
-                "throughput": {"hypervae": {label: 1.0}}}  # fmt: skip
+                "throughput": {"hypervae": {label: float(len(command))}}}  # fmt: skip
 
     captured = {}
 
@@ -66,3 +66,4 @@ def test_report_merges_runs_and_lists_every_command(results, tmp_path):
     assert list(merged["types"]) == ["g", "q", "w", "z"]  # in type order
     assert sorted(merged["types"]["g"]["generators"]) == ["x", "y"]
     assert (tmp_path / "results.md").read_text() == "page"
+    assert merged["throughput"]["hypervae"] == {"x": 1.0}  # the first run's rates only
