@@ -413,7 +413,10 @@ def fit_scalar_calibration(
     :class:`~hypervae.model.calibration.ScalarCalibration` with ``knots`` quantiles maps
     the one to the other; with ``project_mass`` the decoder also scales each sampled
     jet's angular spread to the drawn mass
-    (:func:`~hypervae.model.coordinates.scale_to_log_mass`). Fit on training jets.
+    (:func:`~hypervae.model.coordinates.scale_to_log_mass`). Fit on training jets. The
+    map holds for the latent codes it was fitted with: ``sample(prior="standard")`` or
+    a ``temperature`` other than 1 draws other codes, and the calibrated marginal no
+    longer holds exactly for them.
 
     Arguments:
         model: A HyperVAE with ``decoder="flow"`` (its learned prior fitted first).
