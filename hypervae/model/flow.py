@@ -329,18 +329,28 @@ def with_flow_decoder(vae: HyperVAE, flow_decoder: FlowDecoder) -> HyperVAE:
                 f"{name}={getattr(vae.config, name)}"
             )
             raise ValueError(msg)
-    config = vae.config.replace(decoder="flow", flow=fc)
-    model: HyperVAE = type(vae)(config)
-    param = next(vae.parameters())
-    model = model.to(device=param.device, dtype=param.dtype)
     state = {k: v for k, v in vae.state_dict().items() if not k.startswith("particle_decoder.")}
     state.update({f"particle_decoder.flow.{k}": v for k, v in flow_decoder.state_dict().items()})
-    key = "particle_decoder.log_pt_fraction"  # ln 1 until fitted (fit_pt_fraction)
-    state[key] = model.state_dict()[key]
-    model.load_state_dict(state, strict=True)
-    model.graph_config = vae.graph_config
-    model.edge_normalization = vae.edge_normalization
+    # ln 1 until fitted (fit_pt_fraction): the new model's own
+    model = _rebuilt(vae, vae.config.replace(decoder="flow", flow=fc), state, "log_pt_fraction")
     return model.train(vae.training)
+
+
+def _rebuilt(
+    source: HyperVAE, config: HyperVAEConfig, state: dict[str, Tensor], fresh: str
+) -> HyperVAE:
+    """A new model of ``config`` on ``source``'s device and dtype, loaded strictly from
+    ``state`` except the keys containing ``fresh`` (the new model's own), with
+    ``source``'s graph settings and edge normalisation."""
+    model: HyperVAE = type(source)(config)
+    param = next(source.parameters())
+    model = model.to(device=param.device, dtype=param.dtype)
+    state = {k: v for k, v in state.items() if fresh not in k}
+    state.update({k: v for k, v in model.state_dict().items() if fresh in k})
+    model.load_state_dict(state, strict=True)
+    model.graph_config = source.graph_config
+    model.edge_normalization = source.edge_normalization
+    return model
 
 
 def _with_flow_settings(
@@ -354,45 +364,36 @@ def _with_flow_settings(
     if not isinstance(model.particle_decoder, FlowParticleDecoder):
         msg = f"the model's decoder is {model.config.decoder!r}, not 'flow'"
         raise ValueError(msg)  # noqa: TRY004 - a bad argument value, named
-    flow_cfg = model.config.flow.replace(**changes)
-    out: HyperVAE = type(model)(model.config.replace(flow=flow_cfg))
-    param = next(model.parameters())
-    out = out.to(device=param.device, dtype=param.dtype)
-    state = {k: v for k, v in model.state_dict().items() if fresh not in k}
-    state.update({k: v for k, v in out.state_dict().items() if fresh in k})
-    out.load_state_dict(state, strict=True)
-    out.graph_config = model.graph_config
-    out.edge_normalization = model.edge_normalization
+    config = model.config.replace(flow=model.config.flow.replace(**changes))
+    out = _rebuilt(model, config, model.state_dict(), fresh)
     decoder = out.particle_decoder
     assert isinstance(decoder, FlowParticleDecoder)
     return out.eval(), decoder
 
 
 def _kept_log_mass(jets: Any, max_particles: int) -> tuple[Tensor, Tensor]:
-    """Type codes and ``ln(m/pT)`` of the massless sum of each jet's leading particles."""
+    """Type codes and the decoder's jet scalar of each jet: the ``ln(m/pT)`` of the massless
+    sum of its leading particles (:func:`relative_coordinates`, then
+    :func:`~hypervae.model.coordinates.relative_log_mass`, as the training loss does)."""
     import awkward as ak
-    import numpy as np
+
+    from ..physics.kinematics import to_padded
+    from .coordinates import relative_log_mass
 
     for field in ("particles", "jet_type"):
         if field not in ak.fields(jets):
             msg = f"jets: no {field!r} field (fields: {ak.fields(jets)})"
             raise ValueError(msg)
     parts = jets.particles[ak.argsort(jets.particles.pt, axis=1, ascending=False)]
-    parts = parts[:, :max_particles]
-    pt, eta, phi = (parts[k] for k in ("pt", "eta", "phi"))
-    px, py = ak.sum(pt * np.cos(phi), axis=1), ak.sum(pt * np.sin(phi), axis=1)
-    pz, e = ak.sum(pt * np.sinh(eta), axis=1), ak.sum(pt * np.cosh(eta), axis=1)
-    total = np.stack([ak.to_numpy(v).astype(np.float64) for v in (e, px, py, pz)], -1)
-    m2 = total[:, 0] ** 2 - (total[:, 1:] ** 2).sum(-1)
-    jet_pt = np.hypot(total[:, 1], total[:, 2])
-    bad = ~(np.isfinite(m2) & (jet_pt > 0))
-    if bad.any():
-        i = int(np.argmax(bad))
-        msg = f"jets: jet {i} has no particle pT sum or a non-finite mass"
+    p4, mask = (torch.from_numpy(a) for a in to_padded(parts[:, :max_particles], max_particles))
+    pt = torch.where(mask, p4[..., 1:3].norm(dim=-1), torch.zeros(()))
+    bad = ~(pt.sum(1) > 0) | ~torch.isfinite(p4).all(-1).all(-1)
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0, 0])
+        msg = f"jets: jet {i} has no particle pT sum or a non-finite particle"
         raise ValueError(msg)
-    log_m = np.log(np.maximum(np.sqrt(np.maximum(m2, 0.0)) / jet_pt, 1e-4))
-    codes = ak.to_numpy(jets.jet_type).astype(np.int64)
-    return torch.from_numpy(codes), torch.from_numpy(log_m)
+    log_m = relative_log_mass(relative_coordinates(p4, mask), mask)
+    return torch.from_numpy(ak.to_numpy(jets.jet_type).astype("int64")), log_m
 
 
 @torch.no_grad()
@@ -458,9 +459,8 @@ def fit_scalar_calibration(
         z = out.prior.transform(types, comp, eps) if learned and out.prior is not None else eps
         z = z.to(device=param.device, dtype=param.dtype)
         emb = flow.type_embedding(types.to(param.device))
-        mean, log_sigma = flow._scalar_params(z, emb)
-        normal = torch.randn(draws, generator=gen, dtype=torch.float64).to(mean)
-        scalar = (mean + log_sigma.exp() * normal).double().cpu()
+        normal = torch.randn(draws, generator=gen, dtype=torch.float64).to(z)
+        scalar = flow._draw_scalar(z, emb, normal).double().cpu()
         drawn.append(scalar * flow.config.scalar_std + flow.config.scalar_mean)
         drawn_types.append(types)
     assert flow.calibration is not None

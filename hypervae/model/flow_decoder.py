@@ -186,6 +186,11 @@ class FlowDecoder(nn.Module):
         mean, log_sigma = self.scalar_head(torch.cat([z, emb], -1)).unbind(-1)
         return mean, log_sigma.clamp(-7.0, 3.0)
 
+    def _draw_scalar(self, z: Tensor, emb: Tensor, normal: Tensor) -> Tensor:
+        """The head's standardised jet scalar for standard normal numbers (uncalibrated)."""
+        mean, log_sigma = self._scalar_params(z, emb)
+        return mean + log_sigma.exp() * normal
+
     def _condition(self, z: Tensor, emb: Tensor, scalar: Tensor, n: Tensor) -> Tensor:
         frac = n.to(z.dtype) / self.config.max_particles
         return torch.cat([z, emb, scalar[:, None].to(z.dtype), frac[:, None]], -1)
@@ -339,8 +344,7 @@ class FlowDecoder(nn.Module):
         self.eval()
         try:
             emb = self.type_embedding(jet_type.long())
-            mean, log_sigma = self._scalar_params(z, emb)
-            scalar = mean + log_sigma.exp() * noise[:, -1]
+            scalar = self._draw_scalar(z, emb, noise[:, -1])
             cfg = self.config
             if self.calibration is not None:  # the head's ln(m/pT) mapped to the real one's
                 log_m = self.calibration(scalar * cfg.scalar_std + cfg.scalar_mean, jet_type)

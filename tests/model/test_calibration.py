@@ -185,3 +185,22 @@ def test_calibrated_model_round_trips_and_samples_jets_of_the_drawn_mass(tmp_pat
     assert not torch.allclose(coords, unprojected)
     with pytest.raises(ValueError, match="decoder is 'slots', not 'flow'"):
         fit_scalar_calibration(HyperVAE({**TINY, "decoder": "slots"}), real)
+
+
+def test_the_calibration_target_is_the_massless_leading_sum_in_float64():
+    from hypervae.model.flow import _kept_log_mass
+
+    jets = hv.datasets.load_sample("q", split="val")[:400]  # stored as float32
+    codes, got = _kept_log_mass(jets, 30)
+    assert codes.tolist() == [1] * 400
+    for j in range(0, 400, 7):  # a slow float64 loop over the 30 leading particles
+        p = sorted(jets.particles[j].to_list(), key=lambda q: -q["pt"])[:30]
+        e = px = py = pz = 0.0
+        for q in p:
+            pt, eta, phi = float(q["pt"]), float(q["eta"]), float(q["phi"])
+            e, px = e + pt * math.cosh(eta), px + pt * math.cos(phi)
+            py, pz = py + pt * math.sin(phi), pz + pt * math.sinh(eta)
+        want = math.log(
+            max(math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0)) / math.hypot(px, py), 1e-4)
+        )
+        assert float(got[j]) == pytest.approx(want, abs=1e-9)
