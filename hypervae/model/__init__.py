@@ -6,6 +6,7 @@
 * :mod:`~hypervae.model.slots`: the particle-decoder protocol and the slot decoder;
 * :mod:`~hypervae.model.flow`: the flow-matching particle decoder (the default),
   :func:`with_flow_decoder`;
+* :mod:`~hypervae.model.distillation`: few-step sampling, :func:`distill_flow_decoder`;
 * :mod:`~hypervae.model.transfer`: :func:`with_decoder` (``train --init-from``);
 * :mod:`~hypervae.model.objective`: the loss, built from :mod:`hypervae.losses`;
 * :mod:`~hypervae.model.generation`: latent codes to awkward jets (seed-stable, float64);
@@ -31,6 +32,7 @@ from .config import (
     HyperVAEConfig,
     JetFeatureNorm,
 )
+from .distillation import distill_flow_decoder, teacher_trajectories
 from .flow import FlowParticleDecoder, with_flow_decoder
 from .network import HyperVAE, jet_info
 from .outputs import Decoded, Posterior
@@ -52,7 +54,9 @@ __all__ = [
     "Posterior",
     "SlotDecoder",
     "TransferReport",
+    "distill_flow_decoder",
     "jet_info",
+    "teacher_trajectories",
     "with_decoder",
     "with_flow_decoder",
 ]

@@ -1,4 +1,5 @@
-"""``hypervae generate``: sample jets from a trained model into a file.
+"""``hypervae generate``: sample jets from a trained model into a file; ``hypervae
+distill``: a few-step sampler for a flow-decoder model.
 
 Parquet output streams: jets are generated in chunks and appended to the file as row
 groups, so memory stays bounded whatever ``-n``; the file appears (atomically) only when
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     import awkward as ak
 
-__all__ = ["generate_command", "register"]
+__all__ = ["distill_command", "generate_command", "register"]
 
 _JET_TYPES = ("g", "q", "t", "w", "z", "mix")
 #: Jets generated and written per parquet row group.
@@ -123,8 +124,72 @@ def generate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def distill_command(args: argparse.Namespace) -> int:
+    """Runs ``hypervae distill``: teacher trajectories (cached in a file), then the student."""
+    import time
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from .._io import atomic_write
+    from .distillation import distill_flow_decoder, teacher_trajectories
+    from .network import HyperVAE
+
+    torch.manual_seed(args.seed)
+    model = HyperVAE.from_pretrained(args.model, device=args.device)
+    start = time.perf_counter()
+    file = Path(args.trajectories) if args.trajectories else None
+    settings = {
+        "model": str(args.model), "jets": args.jets, "steps": args.steps,
+        "teacher_steps": args.teacher_steps, "teacher_solver": args.teacher_solver,
+        "seed": args.seed,
+    }  # fmt: skip
+    if file is not None and file.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(file), "pt") as handle:
+            stored = json.loads((handle.metadata() or {}).get("settings", "{}"))
+        if stored != settings:
+            msg = (
+                f"--trajectories {str(file)!r}: written for {stored}, not for this run's "
+                f"{settings}; delete it or name another file"
+            )
+            raise ValueError(msg)
+        paths = load_file(str(file))
+        print(f"read teacher trajectories of {len(paths['z'])} jets from {file}")
+    else:
+        paths = teacher_trajectories(
+            model, args.jets, steps=args.steps, teacher_steps=args.teacher_steps,
+            teacher_solver=args.teacher_solver, seed=args.seed, batch_size=args.batch_size_teacher,
+            progress=not args.quiet,
+        )  # fmt: skip
+        if file is not None:
+            meta = {"settings": json.dumps(settings)}
+            tensors = {k: v.contiguous() for k, v in paths.items()}
+            atomic_write(file, lambda p: save_file(tensors, str(p), metadata=meta))
+            print(f"wrote teacher trajectories to {file}")
+    generated = time.perf_counter() - start
+    student, history = distill_flow_decoder(
+        model, paths, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        ema_decay=args.ema_decay, seed=args.seed, progress=not args.quiet,
+    )  # fmt: skip
+    out = student.save_pretrained(args.output)
+    report = {
+        "settings": {**settings, "epochs": args.epochs, "batch_size": args.batch_size,
+                     "lr": args.lr, "ema_decay": args.ema_decay},
+        "history": history,
+        "seconds": {"trajectories": round(generated, 1),
+                    "distillation": round(time.perf_counter() - start - generated, 1)},
+    }  # fmt: skip
+    atomic_write(Path(out) / "distill.json", json.dumps(report, indent=1) + "\n")
+    for record in history:
+        print(json.dumps(record))
+    print(f"wrote the distilled model ({args.steps} Euler steps) to {out}")
+    return 0
+
+
 def register(subparsers: Any) -> None:
-    """Adds ``generate`` to the ``hypervae`` command."""
+    """Adds ``generate`` and ``distill`` to the ``hypervae`` command."""
     gen = subparsers.add_parser(
         "generate",
         help="sample jets from a trained HyperVAE",
@@ -170,3 +235,37 @@ def register(subparsers: Any) -> None:
     )
     gen.add_argument("--device", default="cpu", help="device: cpu, cuda, cuda:N or auto")
     gen.set_defaults(func=generate_command)
+
+    dis = subparsers.add_parser(
+        "distill",
+        help="distil a flow-decoder model's velocity field for a few Euler steps",
+        description=(
+            "Integrates the model's flow ODE finely for --jets sampled jets (the teacher "
+            "trajectories; --trajectories caches them in a safetensors file), then trains a "
+            "copy of its velocity field so that --steps Euler steps land where the teacher "
+            "lands (hypervae.model.distill_flow_decoder) and writes the distilled model. "
+            "Everything but the velocity field is the teacher's."
+        ),
+    )
+    dis.add_argument("--model", required=True, metavar="NAME|DIR", help="the teacher model")
+    dis.add_argument("-o", "--output", required=True, help="output model directory")
+    dis.add_argument("--steps", type=_positive_int, default=2, help="the student's Euler steps")
+    dis.add_argument("--jets", type=_positive_int, default=100_000, help="teacher trajectories")
+    dis.add_argument(
+        "--teacher-steps", type=_positive_int, default=None,
+        help="the teacher's ODE steps in all (a multiple of --steps; default: its own, rounded up)",
+    )  # fmt: skip
+    dis.add_argument(
+        "--teacher-solver", choices=("euler", "midpoint", "heun"), default=None,
+        help="the teacher's solver (default: its own)",
+    )  # fmt: skip
+    dis.add_argument("--trajectories", default=None, help="cache file (.safetensors) of them")
+    dis.add_argument("--epochs", type=_positive_int, default=8)
+    dis.add_argument("--batch-size", type=_positive_int, default=256, help="jets per step")
+    dis.add_argument("--batch-size-teacher", type=_positive_int, default=1000)
+    dis.add_argument("--lr", type=_positive_float, default=3e-4)
+    dis.add_argument("--ema-decay", type=float, default=0.999)
+    dis.add_argument("--seed", type=seed_int, default=0)
+    dis.add_argument("--device", default="cpu", help="device: cpu, cuda, cuda:N or auto")
+    dis.add_argument("--quiet", action="store_true", help="no progress bars")
+    dis.set_defaults(func=distill_command)

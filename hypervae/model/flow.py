@@ -284,18 +284,18 @@ class FlowParticleDecoder(nn.Module):
         """Integrates the flow from ``noise`` for ``multiplicity`` particles per jet.
 
         Raises:
-            ValueError: No ``noise``, bad ``steps``/``solver`` (named).
+            ValueError: No ``noise``, bad ``steps``/``solver``, or settings other than
+                those a distilled decoder was distilled for (named).
         """
         check_ode_options(steps, solver)
+        steps, solver = self.flow.ode_settings(steps, solver)
         if noise is None:
             msg = "FlowParticleDecoder.sample: noise is required (per-jet normal numbers)"
             raise ValueError(msg)
-        cfg = self.flow.config
         z, jet_type = _latent_of(decoded)
         coords, mask, _ = self.flow.integrate_noise(
-            z, jet_type, multiplicity.to(z.device).long(), noise,
-            cfg.steps if steps is None else steps, cfg.solver if solver is None else solver,
-        )  # fmt: skip
+            z, jet_type, multiplicity.to(z.device).long(), noise, steps, solver
+        )
         coords, mask = coords.cpu(), mask.cpu()
         scale = self.log_pt_fraction.detach().cpu().double()[jet_type.long().cpu()].exp()
         return to_four_vectors(coords, mask, jet_pt=scale), mask
@@ -337,16 +337,17 @@ def with_flow_decoder(vae: HyperVAE, flow_decoder: FlowDecoder) -> HyperVAE:
 
 
 def _rebuilt(
-    source: HyperVAE, config: HyperVAEConfig, state: dict[str, Tensor], fresh: str
+    source: HyperVAE, config: HyperVAEConfig, state: dict[str, Tensor], fresh: str | None
 ) -> HyperVAE:
     """A new model of ``config`` on ``source``'s device and dtype, loaded strictly from
-    ``state`` except the keys containing ``fresh`` (the new model's own), with
-    ``source``'s graph settings and edge normalisation."""
+    ``state`` except the keys containing ``fresh`` (the new model's own; ``None``: none),
+    with ``source``'s graph settings and edge normalisation."""
     model: HyperVAE = type(source)(config)
     param = next(source.parameters())
     model = model.to(device=param.device, dtype=param.dtype)
-    state = {k: v for k, v in state.items() if fresh not in k}
-    state.update({k: v for k, v in model.state_dict().items() if fresh in k})
+    if fresh is not None:
+        state = {k: v for k, v in state.items() if fresh not in k}
+        state.update({k: v for k, v in model.state_dict().items() if fresh in k})
     model.load_state_dict(state, strict=True)
     model.graph_config = source.graph_config
     model.edge_normalization = source.edge_normalization
@@ -354,7 +355,7 @@ def _rebuilt(
 
 
 def _with_flow_settings(
-    model: HyperVAE, fresh: str, **changes: Any
+    model: HyperVAE, fresh: str | None, **changes: Any
 ) -> tuple[HyperVAE, FlowParticleDecoder]:
     """A copy of ``model`` (eval mode) with its ``flow`` config changed, and its decoder.
 

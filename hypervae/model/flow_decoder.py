@@ -88,6 +88,10 @@ class FlowDecoderConfig(Config):
         mass_categories: Particle masses of the HyperVAE's flow particle decoder
             (:class:`~hypervae.model.masses.ParticleMasses`, fitted after training by
             :func:`~hypervae.model.flow.fit_particle_masses`); 0: massless particles.
+        distilled_steps: 0 for a flow-matching velocity field (any solver and steps);
+            ``k >= 1`` for a field distilled for exactly ``k`` Euler steps
+            (:func:`~hypervae.model.distillation.distill_flow_decoder`): ``steps`` must be
+            ``k`` and ``solver`` ``"euler"``, and sampling refuses other settings.
     """
 
     latent_dim: int = bounded(16, ge=1)
@@ -107,8 +111,16 @@ class FlowDecoderConfig(Config):
     calibration_knots: int = bounded(0, ge=0)
     project_mass: bool = False
     mass_categories: int = bounded(0, ge=0)
+    distilled_steps: int = bounded(0, ge=0)
 
     def validate(self) -> None:
+        if self.distilled_steps and (self.steps, self.solver) != (self.distilled_steps, "euler"):
+            raise self.error(
+                "distilled_steps",
+                f"a decoder distilled for {self.distilled_steps} Euler steps needs "
+                f"steps={self.distilled_steps} and solver='euler', got steps={self.steps} "
+                f"and solver={self.solver!r}",
+            )
         if self.calibration_knots == 1:
             raise self.error("calibration_knots", "must be 0 (none) or at least 2, got 1")
         if self.width % self.heads != 0 or self.width % 2 != 0:
@@ -194,6 +206,30 @@ class FlowDecoder(nn.Module):
     def _condition(self, z: Tensor, emb: Tensor, scalar: Tensor, n: Tensor) -> Tensor:
         frac = n.to(z.dtype) / self.config.max_particles
         return torch.cat([z, emb, scalar[:, None].to(z.dtype), frac[:, None]], -1)
+
+    def ode_settings(self, steps: object = None, solver: object = None) -> tuple[int, str]:
+        """The ODE ``(steps, solver)`` of a call: the config's where ``None``, checked.
+
+        Raises:
+            ValueError: ``steps`` below 1 or not an int, an unknown ``solver``, or, for a
+                distilled decoder, any setting but its own (named).
+        """
+        cfg = self.config
+        steps = _positive_int("steps", cfg.steps if steps is None else steps)
+        solver = cfg.solver if solver is None else solver
+        if solver not in SOLVERS:
+            msg = f"solver must be one of {SOLVERS}, got {solver!r}"
+            raise ValueError(msg)
+        assert isinstance(solver, str)
+        if cfg.distilled_steps and (steps, solver) != (cfg.distilled_steps, "euler"):
+            msg = (
+                f"steps={steps}, solver={solver!r}: this decoder was distilled for "
+                f"{cfg.distilled_steps} Euler steps and gives faithful jets only with them "
+                "(leave steps and solver unset); the undistilled model integrates any "
+                "steps and solver"
+            )
+            raise ValueError(msg)
+        return steps, solver
 
     def _check(self, z: Tensor, jet_type: Tensor) -> None:
         if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
@@ -284,15 +320,12 @@ class FlowDecoder(nn.Module):
             (massless float64 4-momenta) and the drawn ``log_m_over_pt``.
 
         Raises:
-            ValueError: ``steps`` below 1 or not an int, an unknown ``solver``, or ``multiplicity``
-                outside ``1..max_particles`` (naming the jet).
+            ValueError: ``steps`` below 1 or not an int, an unknown ``solver``, settings a
+                distilled decoder was not distilled for, or ``multiplicity`` outside
+                ``1..max_particles`` (naming the jet).
         """
         cfg = self.config
-        steps = _positive_int("steps", cfg.steps if steps is None else steps)
-        solver = cfg.solver if solver is None else solver
-        if solver not in SOLVERS:
-            msg = f"solver must be one of {SOLVERS}, got {solver!r}"
-            raise ValueError(msg)
+        steps, solver = self.ode_settings(steps, solver)
         self._check(z, jet_type)
         n = torch.as_tensor(multiplicity, device=z.device).long().reshape(-1)
         if n.shape != z.shape[:1]:
@@ -337,32 +370,92 @@ class FlowDecoder(nn.Module):
             ``[B, P, 3]`` (float64, zero on padding), mask ``[B, P]``, scalar ``[B]``
             (standardised).
         """
-        b, p = z.shape[0], self.config.max_particles
-        noise = noise.to(device=z.device, dtype=z.dtype)
-        mask = torch.arange(p, device=z.device)[None, :] < multiplicity[:, None]
         was_training = self.training
         self.eval()
         try:
-            emb = self.type_embedding(jet_type.long())
-            scalar = self._draw_scalar(z, emb, noise[:, -1])
-            cfg = self.config
-            if self.calibration is not None:  # the head's ln(m/pT) mapped to the real one's
-                log_m = self.calibration(scalar * cfg.scalar_std + cfg.scalar_mean, jet_type)
-                scalar = ((log_m - cfg.scalar_mean) / cfg.scalar_std).to(scalar.dtype)
-            cond = self._condition(z, emb, scalar, multiplicity)
-            x = noise[:, :-1].reshape(b, p, 3) * mask[..., None]
+            x, cond, mask, scalar = self._start(z, jet_type, multiplicity, noise)
             x = self._integrate(x, cond, mask, steps, solver)
         finally:
             self.train(was_training)
+        return self._finish(x, mask, scalar), mask, scalar
+
+    @torch.no_grad()
+    def _start(
+        self, z: Tensor, jet_type: Tensor, multiplicity: Tensor, noise: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The ODE's start ``x0`` (standardised, zero on padding), the velocity field's
+        condition, the mask and the (calibrated, standardised) jet scalar."""
+        b, p = z.shape[0], self.config.max_particles
+        noise = noise.to(device=z.device, dtype=z.dtype)
+        mask = torch.arange(p, device=z.device)[None, :] < multiplicity[:, None]
+        emb = self.type_embedding(jet_type.long())
+        scalar = self._draw_scalar(z, emb, noise[:, -1])
+        cfg = self.config
+        if self.calibration is not None:  # the head's ln(m/pT) mapped to the real one's
+            log_m = self.calibration(scalar * cfg.scalar_std + cfg.scalar_mean, jet_type)
+            scalar = ((log_m - cfg.scalar_mean) / cfg.scalar_std).to(scalar.dtype)
+        cond = self._condition(z, emb, scalar, multiplicity)
+        x = noise[:, :-1].reshape(b, p, 3) * mask[..., None]
+        return x, cond, mask, scalar
+
+    def _finish(self, x: Tensor, mask: Tensor, scalar: Tensor) -> Tensor:
+        """Float64 coordinates of the ODE's end point (mass-projected if configured)."""
+        cfg = self.config
         coords = x.double() * self.feature_std.double() + self.feature_mean.double()
         coords = torch.where(mask[..., None], coords, torch.zeros((), dtype=torch.float64))
         if cfg.project_mass:
             log_m = scalar.double() * cfg.scalar_std + cfg.scalar_mean
             coords = scale_to_log_mass(coords, mask, log_m)
-        return coords, mask, scalar
+        return coords
 
-    def _integrate(self, x: Tensor, cond: Tensor, mask: Tensor, steps: int, solver: str) -> Tensor:
-        dt = 1.0 / steps
+    @torch.no_grad()
+    def trajectory(
+        self,
+        z: Tensor,
+        jet_type: Tensor,
+        multiplicity: Tensor,
+        noise: Tensor,
+        points: int,
+        steps: int,
+        solver: str,
+    ) -> dict[str, Tensor]:
+        """The ODE's states at ``t = k / points`` (``k = 0..points``), for distillation.
+
+        Integrates like :meth:`integrate_noise` with ``steps`` steps of ``solver`` in all
+        (a multiple of ``points``) and keeps the standardised state at each grid time.
+
+        Shapes:
+            as :meth:`integrate_noise` -> ``states [B, points + 1, P, 3]``, ``scalar [B]``,
+            ``mask [B, P]``.
+        """
+        if steps % points:
+            msg = f"steps={steps} must be a multiple of points={points}"
+            raise ValueError(msg)
+        was_training = self.training
+        self.eval()
+        try:
+            x, cond, mask, scalar = self._start(z, jet_type, multiplicity, noise)
+            states = [x]
+            for k in range(points):
+                x = self._integrate(
+                    x, cond, mask, steps // points, solver, k / points, (k + 1) / points
+                )
+                states.append(x)
+        finally:
+            self.train(was_training)
+        return {"states": torch.stack(states, 1), "scalar": scalar, "mask": mask}
+
+    def _integrate(
+        self,
+        x: Tensor,
+        cond: Tensor,
+        mask: Tensor,
+        steps: int,
+        solver: str,
+        t0: float = 0.0,
+        t1: float = 1.0,
+    ) -> Tensor:
+        dt = (t1 - t0) / steps
         ones = torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
 
         def v(x: Tensor, t: float) -> Tensor:
@@ -370,7 +463,7 @@ class FlowDecoder(nn.Module):
             return out
 
         for k in range(steps):
-            t = k * dt
+            t = t0 + k * dt
             if solver == "euler":
                 x = x + dt * v(x, t)
             elif solver == "midpoint":

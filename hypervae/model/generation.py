@@ -93,15 +93,18 @@ def check_decoder_args(model: HyperVAE, steps: Any, solver: Any) -> None:
 
     Raises:
         ValueError: ``steps``/``solver`` given for the slot decoder, or a bad value for
-            the flow decoder (``steps`` < 1, an unknown ``solver``).
+            the flow decoder (``steps`` < 1, an unknown ``solver``, settings other than
+            a distilled decoder's own).
     """
-    from .flow import check_ode_options
+    from .flow import FlowParticleDecoder, check_ode_options
     from .slots import check_no_ode
 
     if model.config.decoder == "slots":
         check_no_ode(steps, solver)
     else:
         check_ode_options(steps, solver)
+        if isinstance(model.particle_decoder, FlowParticleDecoder):  # a distilled one's own
+            model.particle_decoder.flow.ode_settings(steps, solver)
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -238,6 +241,16 @@ def _to_jets(
     return jets
 
 
+def _multiplicity(logits: Tensor, uniform: Tensor | None) -> Tensor:
+    """Multiplicities ``1..P`` of the head's ``logits [B, P]``: the inverse CDF of the
+    per-jet uniform numbers, or the most likely one where ``uniform`` is None."""
+    probs = logits.softmax(-1).cpu().double()
+    if uniform is None:
+        return probs.argmax(-1) + 1
+    cdf = probs.cumsum(-1)
+    return (cdf <= uniform[:, None] * cdf[:, -1:]).sum(-1).clamp(max=probs.shape[1] - 1) + 1
+
+
 @torch.no_grad()
 def _decode_batch(
     model: HyperVAE,
@@ -253,12 +266,7 @@ def _decode_batch(
     param = next(model.parameters())
     out = model.decode(z.to(param.device, param.dtype), types.to(param.device))
     jet = model.denormalize(out.jet).cpu().double()
-    probs = out.mult_logits.softmax(-1).cpu().double()
-    if mult_u is None:  # the most likely multiplicity
-        mult = probs.argmax(-1) + 1
-    else:  # inverse CDF of the per-jet uniform number
-        cdf = probs.cumsum(-1)
-        mult = (cdf <= mult_u[:, None] * cdf[:, -1:]).sum(-1).clamp(max=probs.shape[1] - 1) + 1
+    mult = _multiplicity(out.mult_logits, mult_u)
     options = {k: v for k, v in (ode or {}).items() if v is not None}  # checked up front
     p4, mask = model.particle_decoder.sample(out, mult, noise, **options)
     pt, eta, mass = jet.unbind(-1)

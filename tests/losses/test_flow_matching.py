@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from hypervae.losses import flow_matching_loss, interpolate
+from hypervae.losses import euler_distillation_loss, flow_matching_loss, interpolate
 
 
 def _batch(seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -92,3 +92,45 @@ def test_bad_shapes_name_the_argument(kwargs, name):
     args = {"v_pred": torch.zeros(4, 6, 3), "x0": x0, "x1": x1, "t": t, "mask": mask} | kwargs
     with pytest.raises(ValueError, match=rf"^{name} "):
         flow_matching_loss(**args)
+
+
+def test_euler_distillation_zero_when_the_step_lands_and_a_reference_loop_otherwise():
+    x_start, x_end, _, mask = _batch(5)
+    for dt in (1.0, 0.5, 0.25):
+        exact = (x_end - x_start) / dt
+        assert float(euler_distillation_loss(exact, x_start, x_end, dt, mask)) == 0.0
+        assert torch.allclose(x_start + dt * exact, x_end)
+    v = torch.randn_like(x_end)
+    total, count = 0.0, 0
+    for b in range(v.shape[0]):
+        for p in range(v.shape[1]):
+            if mask[b, p]:
+                step = x_start[b, p] + 0.25 * v[b, p]  # where one Euler step lands
+                total += float(((step - x_end[b, p]) ** 2).sum()) / 0.25**2
+                count += 1
+    loss = euler_distillation_loss(v, x_start, x_end, 0.25, mask)
+    assert float(loss) == pytest.approx(total / count, rel=1e-12)
+
+
+def test_euler_distillation_is_flow_matching_for_one_unit_step():
+    x0, x1, t, mask = _batch(6)
+    v = torch.randn_like(x1)
+    assert float(euler_distillation_loss(v, x0, x1, 1.0, mask)) == pytest.approx(
+        float(flow_matching_loss(v, x0, x1, t, mask)), rel=1e-12
+    )
+
+
+def test_euler_distillation_ignores_padding_and_refuses_bad_input():
+    x_start, x_end, _, mask = _batch(7)
+    x_end = torch.where(mask[..., None], x_end, torch.full((), float("nan"), dtype=x_end.dtype))
+    v = torch.zeros_like(x_end, requires_grad=True)
+    loss = euler_distillation_loss(v, x_start, x_end, 0.5, mask)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert v.grad is not None
+    assert bool(torch.isfinite(v.grad).all())
+    assert float(v.grad[~mask].abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="dt must be in"):
+        euler_distillation_loss(v, x_start, x_end, 0.0, mask)
+    with pytest.raises(ValueError, match="x_end has shape"):
+        euler_distillation_loss(v, x_start, x_end[:, :3], 0.5)
