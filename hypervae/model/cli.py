@@ -174,7 +174,7 @@ def distill_command(args: argparse.Namespace) -> int:
         ema_decay=args.ema_decay, seed=args.seed, progress=not args.quiet,
     )  # fmt: skip
     out = student.save_pretrained(args.output)
-    report = {
+    report: dict[str, Any] = {
         "settings": {**settings, "epochs": args.epochs, "batch_size": args.batch_size,
                      "lr": args.lr, "ema_decay": args.ema_decay},
         "history": history,
@@ -182,10 +182,29 @@ def distill_command(args: argparse.Namespace) -> int:
                     "distillation": round(time.perf_counter() - start - generated, 1)},
     }  # fmt: skip
     atomic_write(Path(out) / "distill.json", json.dumps(report, indent=1) + "\n")
+    _copy_run_files(args.model, Path(out), student.config.to_dict(), report["settings"])
     for record in history:
         print(json.dumps(record))
     print(f"wrote the distilled model ({args.steps} Euler steps) to {out}")
     return 0
+
+
+def _copy_run_files(
+    source: str, out: Path, model_config: dict[str, Any], distill: dict[str, Any]
+) -> None:
+    """The teacher's ``normalization.json`` and ``run.json`` (its graph settings, which
+    ``reconstruct`` uses) beside the student, the run's ``model`` section replaced by the
+    student's config and the distillation settings added."""
+    from .._io import atomic_write
+    from .pretrained import model_directory
+
+    folder = model_directory(source)
+    if (folder / "normalization.json").is_file():
+        atomic_write(out / "normalization.json", (folder / "normalization.json").read_bytes())
+    if (folder / "run.json").is_file():
+        run = json.loads((folder / "run.json").read_text())
+        run["model"], run["distill"] = model_config, distill
+        atomic_write(out / "run.json", json.dumps(run, indent=2, sort_keys=True))
 
 
 def register(subparsers: Any) -> None:

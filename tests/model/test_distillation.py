@@ -123,3 +123,32 @@ def test_bad_settings_are_named():
     slots = HyperVAE({**TINY, "decoder": "slots"})
     with pytest.raises(ValueError, match="not 'flow'"):
         teacher_trajectories(slots, 8, progress=False)
+
+
+def test_the_distill_command_caches_trajectories_and_writes_a_complete_model(tmp_path, capsys):
+    import json
+
+    from hypervae.cli import main
+
+    teacher_dir = teacher(curved=False).save_pretrained(tmp_path / "teacher")
+    run = {"graph": {"budget": "knn", "k": 2}, "model": {"decoder": "flow"}}
+    (teacher_dir / "run.json").write_text(json.dumps(run))
+    cache, out = tmp_path / "paths.safetensors", tmp_path / "student"
+    argv = ["distill", "--model", str(teacher_dir), "-o", str(out), "--jets", "40",
+            "--epochs", "1", "--batch-size", "8", "--trajectories", str(cache), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert "wrote teacher trajectories" in capsys.readouterr().out
+    assert main(argv) == 0  # the second run reads them
+    assert "read teacher trajectories of 40 jets" in capsys.readouterr().out
+    student = HyperVAE.from_pretrained(out)
+    assert student.config.flow.distilled_steps == 2
+    assert student.graph_config is not None
+    assert student.graph_config.k == 2  # the teacher's graph settings, kept
+    written = json.loads((out / "run.json").read_text())
+    assert written["model"]["flow"]["distilled_steps"] == 2
+    assert written["distill"]["jets"] == 40
+    report = json.loads((out / "distill.json").read_text())
+    assert report["history"][0]["teacher_val"] > 0
+    # trajectories of other settings are refused, naming the file
+    assert main([*argv[:6], "60", *argv[7:]]) == 1
+    assert "--trajectories" in capsys.readouterr().err
