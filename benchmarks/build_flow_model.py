@@ -9,7 +9,11 @@ of all five types: the kept-pT fraction per type, and the jet-scalar calibration
 (:func:`hypervae.model.flow.fit_scalar_calibration`, ``--calibration-knots``, 0 for
 none) with the mass projection (off with ``--no-project-mass``), and the particle
 masses per type and pT rank (:func:`hypervae.model.flow.fit_particle_masses`,
-``--mass-categories``, 0 for massless particles). Saved with the
+``--mass-categories``, 0 for massless particles), and last the particles' pT spectrum
+per type and pT rank (:func:`hypervae.model.flow.fit_pt_calibration`,
+``--pt-calibration-knots``, 0 for none, on the same real jets as the scalar; the
+generated side is sampled from the model built so far). A model distilled by
+``hypervae distill`` can be the ``--model``. Saved with the
 source's ``run.json`` (its graph settings, which ``reconstruct`` uses).
 
 Usage:
@@ -32,7 +36,7 @@ import torch
 
 import hypervae as hv
 from hypervae.model import HyperVAE, with_flow_decoder
-from hypervae.model.flow import fit_particle_masses, fit_scalar_calibration
+from hypervae.model.flow import fit_particle_masses, fit_pt_calibration, fit_scalar_calibration
 from hypervae.model.flow_decoder import FlowDecoder
 from hypervae.model.pretrained import model_directory
 from hypervae.physics.kinematics import from_padded
@@ -71,6 +75,10 @@ def main() -> None:
         help="more real jets for the calibration (scripts/make_tagger_data.py's folder)",
     )
     parser.add_argument("--mass-categories", type=int, default=8, help="0: massless particles")
+    parser.add_argument(
+        "--pt-calibration-knots", type=int, default=0, help="per type and pT rank; 0: none"
+    )
+    parser.add_argument("--pt-draws", type=int, default=20_000, help="jets sampled per type")
     parser.add_argument("-o", "--output", required=True, help="output model directory")
     args = parser.parse_args()
     if (args.model is None) == (args.vae is None or args.flow is None):
@@ -92,13 +100,13 @@ def main() -> None:
         torch.from_numpy(ak.to_numpy(sums.pt) / ak.to_numpy(train.pt)),
     )
     print("kept pT fraction per type (g q t w z):", [round(v, 4) for v in fitted.exp().tolist()])
+    # the sample's train+val jets, and independent Pythia jets if given: on 7,000 jets
+    # per type the quantiles carry sampling noise of the order of the truth floor
+    real = [train] + [hv.datasets.load_sample(t, split="val") for t in "gqtwz"]
+    if args.extra_jets:
+        real.append(tagger_jets(args.extra_jets))
+    calibration_jets = ak.concatenate([r[["particles", "jet_type"]] for r in real])
     if args.calibration_knots:
-        # the sample's train+val jets, and independent Pythia jets if given: on 7,000 jets
-        # per type the quantiles carry sampling noise of the order of the truth floor
-        real = [train] + [hv.datasets.load_sample(t, split="val") for t in "gqtwz"]
-        if args.extra_jets:
-            real.append(tagger_jets(args.extra_jets))
-        calibration_jets = ak.concatenate([r[["particles", "jet_type"]] for r in real])
         print(f"calibration on {len(calibration_jets):,} real jets")
         model = fit_scalar_calibration(
             model,
@@ -111,6 +119,12 @@ def main() -> None:
         model = fit_particle_masses(model, train, categories=args.mass_categories)
         values = model.particle_decoder.masses.values.tolist()
         print("particle masses (GeV):", [round(v, 3) for v in values])
+    if args.pt_calibration_knots:
+        model = fit_pt_calibration(
+            model, calibration_jets, args.pt_calibration_knots, args.pt_draws
+        )
+        fitted_pt = model.particle_decoder.flow.pt_calibration.fitted.view(5, -1).sum(1)
+        print("pT calibration: ranks mapped per type (g q t w z):", fitted_pt.tolist())
     out = model.save_pretrained(args.output)
     for name in ("run.json", "normalization.json"):
         source_file = model_directory(source) / name

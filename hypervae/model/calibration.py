@@ -107,7 +107,7 @@ class ScalarCalibration(nn.Module):
         x = values.double()
         types = jet_type.long().to(x.device)
         xs, ys = self.source[types], self.target[types]  # [B, K]
-        right = torch.searchsorted(xs, x[:, None]).clamp(1, self.knots - 1)  # [B, 1]
+        right = torch.searchsorted(xs, x[:, None].contiguous()).clamp(1, self.knots - 1)  # [B, 1]
         x0, x1 = xs.gather(1, right - 1)[:, 0], xs.gather(1, right)[:, 0]
         y0, y1 = ys.gather(1, right - 1)[:, 0], ys.gather(1, right)[:, 0]
         weight = ((x - x0) / (x1 - x0).clamp(min=1e-300)).clamp(0.0, 1.0)

@@ -24,7 +24,13 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["relative_log_mass", "scale_to_log_mass", "to_four_vectors"]
+__all__ = [
+    "ranked_log_pt",
+    "relative_coordinates",
+    "relative_log_mass",
+    "scale_to_log_mass",
+    "to_four_vectors",
+]
 
 
 def relative_log_mass(coords: Tensor, mask: Tensor, floor: float = 1e-4) -> Tensor:
@@ -123,3 +129,48 @@ def scale_to_log_mass(
         log_scale = (log_scale + target - current).clamp(-bound, bound)
     log_scale = torch.where(movable, log_scale, torch.zeros_like(log_scale))
     return torch.where(keep[..., None], _scale_angles(c, log_scale), torch.zeros_like(c))
+
+
+def relative_coordinates(p4: Tensor, mask: Tensor) -> Tensor:
+    """``(eta_rel, phi_rel, ln pt_rel)`` of particles relative to their sum (zero on padding).
+
+    The convention of :func:`hypervae.physics.to_relative` (pseudorapidity and azimuth
+    differences, pT ratio to the particle-sum jet's pT).
+
+    Shapes:
+        p4 ``[B, P, 4]`` ``(E, px, py, pz)``, mask ``[B, P]`` -> ``[B, P, 3]``.
+    """
+    keep = mask.to(torch.bool)
+    p4 = torch.where(keep[..., None], p4, torch.zeros((), dtype=p4.dtype, device=p4.device))
+    total = p4.sum(1)
+    pt = p4[..., 1:3].norm(dim=-1)
+    one = torch.ones((), dtype=p4.dtype, device=p4.device)
+    safe_pt = torch.where(keep, pt, one).clamp(min=1e-30)
+    eta = torch.asinh(p4[..., 3] / safe_pt)
+    phi = torch.atan2(p4[..., 2], p4[..., 1])
+    jet_pt = total[:, 1:3].norm(dim=-1).clamp(min=1e-30)
+    jet_eta = torch.asinh(total[:, 3] / jet_pt)
+    jet_phi = torch.atan2(total[:, 2], total[:, 1])
+    dphi = torch.remainder(phi - jet_phi[:, None] + math.pi, 2 * math.pi) - math.pi
+    coords = torch.stack([eta - jet_eta[:, None], dphi, torch.log(safe_pt / jet_pt[:, None])], -1)
+    return torch.where(keep[..., None], coords, torch.zeros((), dtype=p4.dtype, device=p4.device))
+
+
+def ranked_log_pt(coords: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Each particle's rank by pT in its jet (0 = hardest) and the order that sorts them.
+
+    Shapes:
+        coords ``[B, P, 3]`` (``ln pt_rel`` last), mask ``[B, P]`` -> rank ``[B, P]``
+        (padded particles rank after the real ones), order ``[B, P]`` (indices, hardest
+        first).
+
+    Example:
+        >>> coords = torch.tensor([[[0.0, 0.0, -2.0], [0.0, 0.0, -1.0], [0.0, 0.0, 5.0]]])
+        >>> rank, order = ranked_log_pt(coords, torch.tensor([[True, True, False]]))
+        >>> rank.tolist(), order.tolist()
+        ([[1, 0, 2]], [[1, 0, 2]])
+    """
+    low = torch.full((), -math.inf, dtype=coords.dtype, device=coords.device)
+    key = torch.where(mask.to(torch.bool), coords[..., 2], low)
+    order = key.argsort(dim=1, descending=True, stable=True)
+    return order.argsort(dim=1), order

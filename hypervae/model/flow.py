@@ -23,7 +23,6 @@ and a separately trained :class:`~hypervae.model.flow_decoder.FlowDecoder`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,7 @@ from torch import Tensor, nn
 
 from ..datasets.jets import JET_TYPES
 from .config import HyperVAEConfig
-from .coordinates import to_four_vectors
+from .coordinates import relative_coordinates, to_four_vectors
 from .flow_decoder import SOLVERS, FlowDecoder
 from .masses import ParticleMasses
 from .outputs import Decoded
@@ -45,6 +44,7 @@ __all__ = [
     "check_ode_options",
     "fit_flow_standardisation",
     "fit_particle_masses",
+    "fit_pt_calibration",
     "fit_scalar_calibration",
     "kept_pt_fraction",
     "relative_coordinates",
@@ -66,31 +66,6 @@ def check_ode_options(steps: object, solver: object) -> None:
     if solver is not None and solver not in SOLVERS:
         msg = f"solver: expected one of {list(SOLVERS)}, got {solver!r}"
         raise ValueError(msg)
-
-
-def relative_coordinates(p4: Tensor, mask: Tensor) -> Tensor:
-    """``(eta_rel, phi_rel, ln pt_rel)`` of particles relative to their sum (zero on padding).
-
-    The convention of :func:`hypervae.physics.to_relative` (pseudorapidity and azimuth
-    differences, pT ratio to the particle-sum jet's pT).
-
-    Shapes:
-        p4 ``[B, P, 4]`` ``(E, px, py, pz)``, mask ``[B, P]`` -> ``[B, P, 3]``.
-    """
-    keep = mask.to(torch.bool)
-    p4 = torch.where(keep[..., None], p4, torch.zeros((), dtype=p4.dtype, device=p4.device))
-    total = p4.sum(1)
-    pt = p4[..., 1:3].norm(dim=-1)
-    one = torch.ones((), dtype=p4.dtype, device=p4.device)
-    safe_pt = torch.where(keep, pt, one).clamp(min=1e-30)
-    eta = torch.asinh(p4[..., 3] / safe_pt)
-    phi = torch.atan2(p4[..., 2], p4[..., 1])
-    jet_pt = total[:, 1:3].norm(dim=-1).clamp(min=1e-30)
-    jet_eta = torch.asinh(total[:, 3] / jet_pt)
-    jet_phi = torch.atan2(total[:, 2], total[:, 1])
-    dphi = torch.remainder(phi - jet_phi[:, None] + math.pi, 2 * math.pi) - math.pi
-    coords = torch.stack([eta - jet_eta[:, None], dphi, torch.log(safe_pt / jet_pt[:, None])], -1)
-    return torch.where(keep[..., None], coords, torch.zeros((), dtype=p4.dtype, device=p4.device))
 
 
 @torch.no_grad()
@@ -372,14 +347,12 @@ def _with_flow_settings(
     return out.eval(), decoder
 
 
-def _kept_log_mass(jets: Any, max_particles: int) -> tuple[Tensor, Tensor]:
-    """Type codes and the decoder's jet scalar of each jet: the ``ln(m/pT)`` of the massless
-    sum of its leading particles (:func:`relative_coordinates`, then
-    :func:`~hypervae.model.coordinates.relative_log_mass`, as the training loss does)."""
+def _kept_coordinates(jets: Any, max_particles: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Type codes, relative coordinates (:func:`relative_coordinates`, float64) and mask
+    of each jet's ``max_particles`` leading particles."""
     import awkward as ak
 
     from ..physics.kinematics import to_padded
-    from .coordinates import relative_log_mass
 
     for field in ("particles", "jet_type"):
         if field not in ak.fields(jets):
@@ -393,8 +366,28 @@ def _kept_log_mass(jets: Any, max_particles: int) -> tuple[Tensor, Tensor]:
         i = int(bad.nonzero()[0, 0])
         msg = f"jets: jet {i} has no particle pT sum or a non-finite particle"
         raise ValueError(msg)
-    log_m = relative_log_mass(relative_coordinates(p4, mask), mask)
-    return torch.from_numpy(ak.to_numpy(jets.jet_type).astype("int64")), log_m
+    codes = torch.from_numpy(ak.to_numpy(jets.jet_type).astype("int64"))
+    return codes, relative_coordinates(p4.double(), mask), mask
+
+
+def _kept_log_mass(jets: Any, max_particles: int) -> tuple[Tensor, Tensor]:
+    """Type codes and the decoder's jet scalar of each jet: the ``ln(m/pT)`` of the massless
+    sum of its leading particles (:func:`relative_coordinates`, then
+    :func:`~hypervae.model.coordinates.relative_log_mass`, as the training loss does)."""
+    from .coordinates import relative_log_mass
+
+    codes, coords, mask = _kept_coordinates(jets, max_particles)
+    return codes, relative_log_mass(coords, mask)
+
+
+def _ranked_log_pt(jets: Any, max_particles: int) -> tuple[Tensor, Tensor]:
+    """Group ``type * max_particles + rank`` and ``ln pt_rel`` of every kept particle."""
+    from .coordinates import ranked_log_pt
+
+    codes, coords, mask = _kept_coordinates(jets, max_particles)
+    rank, _ = ranked_log_pt(coords, mask)
+    group = codes[:, None] * max_particles + rank
+    return group[mask], coords[..., 2][mask]
 
 
 @torch.no_grad()
@@ -493,4 +486,71 @@ def fit_particle_masses(model: HyperVAE, jets: Any, categories: int = 8) -> Hype
     out, decoder = _with_flow_settings(model, ".masses.", mass_categories=categories)
     assert decoder.masses is not None
     decoder.masses.fit(jets)
+    return out.train(model.training)
+
+
+@torch.no_grad()
+def fit_pt_calibration(
+    model: HyperVAE,
+    jets: Any,
+    knots: int = 128,
+    draws: int = 20_000,
+    seed: int = 0,
+    batch_size: int = 4096,
+) -> HyperVAE:
+    r"""A copy of a flow-decoder model whose particles' pT spectrum is calibrated on real jets.
+
+    Per jet type and pT rank, the ``ln pt_rel`` of the particles (relative to the sum of
+    the jet's ``max_particles`` leading particles) of ``draws`` jets sampled from the
+    model as it is, against those of the real ``jets``: a
+    :class:`~hypervae.model.calibration.ScalarCalibration` with ``knots`` quantiles per
+    (type, rank) maps the one to the other (monotone, so within a rank the order of the
+    jets is kept; :meth:`FlowDecoder.calibrate_pt
+    <hypervae.model.flow_decoder.FlowDecoder.calibrate_pt>` applies it before the mass
+    projection). Ranks with fewer than ``knots`` particles on either side stay
+    unmapped. Fit on training jets; the map holds for the sampling settings of the fit
+    (the model's default steps and solver, the learned prior, temperature 1).
+
+    Arguments:
+        model: A HyperVAE with ``decoder="flow"``.
+        jets: Real jets (``particles`` and ``jet_type`` fields), e.g. the training split.
+        knots: Quantiles per (type, rank).
+        draws: Jets sampled per type present in ``jets``.
+        seed: Seed of those jets.
+        batch_size: Jets decoded at once.
+
+    Returns:
+        A new model (the input is unchanged).
+
+    Raises:
+        ValueError: Not a flow-decoder model, or ``jets`` without the fields (named).
+
+    Example:
+        >>> import hypervae as hv
+        >>> model = hv.HyperVAE(hv.HyperVAEConfig(max_particles=6, latent_dim=4, hidden=16,
+        ...     decoder="flow", flow={"width": 16, "layers": 1, "heads": 2, "steps": 2}))
+        >>> jets = hv.datasets.load_sample("t", split="val")[:200]
+        >>> calibrated = fit_pt_calibration(model, jets, knots=8, draws=200)
+        >>> calibrated.particle_decoder.flow.pt_calibration.fitted.view(5, 6).any(1).tolist()
+        [False, False, True, False, False]
+    """
+    p = model.config.max_particles
+    real_group, real = _ranked_log_pt(jets, p)
+    out, decoder = _with_flow_settings(model, ".pt_calibration.", pt_calibration_knots=knots)
+    gen_group, gen = [], []
+    for code in (real_group // p).unique().tolist():
+        sampled = out.sample(draws, jet_type=int(code), seed=seed + code, batch_size=batch_size)
+        g, v = _ranked_log_pt(sampled, p)
+        gen_group.append(g)
+        gen.append(v)
+    source_group, source = torch.cat(gen_group), torch.cat(gen)
+    counts = torch.minimum(
+        torch.bincount(source_group, minlength=5 * p), torch.bincount(real_group, minlength=5 * p)
+    )
+    enough = counts >= knots
+    use_source, use_real = enough[source_group], enough[real_group]
+    assert decoder.flow.pt_calibration is not None
+    decoder.flow.pt_calibration.fit(
+        source_group[use_source], source[use_source], real_group[use_real], real[use_real]
+    )
     return out.train(model.training)

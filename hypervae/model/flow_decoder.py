@@ -49,7 +49,13 @@ from .._config import Config, bounded
 from ..losses.flow_matching import flow_matching_loss, interpolate
 from ..nn.velocity_field import SetTransformerVelocityField
 from .calibration import ScalarCalibration
-from .coordinates import relative_log_mass, scale_to_log_mass, to_four_vectors
+from .coordinates import (
+    ranked_log_pt,
+    relative_coordinates,
+    relative_log_mass,
+    scale_to_log_mass,
+    to_four_vectors,
+)
 
 __all__ = [
     "SOLVERS",
@@ -88,6 +94,10 @@ class FlowDecoderConfig(Config):
         mass_categories: Particle masses of the HyperVAE's flow particle decoder
             (:class:`~hypervae.model.masses.ParticleMasses`, fitted after training by
             :func:`~hypervae.model.flow.fit_particle_masses`); 0: massless particles.
+        pt_calibration_knots: Quantiles per jet type and pT rank of the particles'
+            ``ln pt_rel`` calibration (a :class:`~hypervae.model.calibration.ScalarCalibration`
+            over type x rank groups, fitted after training by
+            :func:`~hypervae.model.flow.fit_pt_calibration`); 0: none.
         distilled_steps: 0 for a flow-matching velocity field (any solver and steps);
             ``k >= 1`` for a field distilled for exactly ``k`` Euler steps
             (:func:`~hypervae.model.distillation.distill_flow_decoder`): ``steps`` must be
@@ -111,6 +121,7 @@ class FlowDecoderConfig(Config):
     calibration_knots: int = bounded(0, ge=0)
     project_mass: bool = False
     mass_categories: int = bounded(0, ge=0)
+    pt_calibration_knots: int = bounded(0, ge=0)
     distilled_steps: int = bounded(0, ge=0)
 
     def validate(self) -> None:
@@ -121,8 +132,9 @@ class FlowDecoderConfig(Config):
                 f"steps={self.distilled_steps} and solver='euler', got steps={self.steps} "
                 f"and solver={self.solver!r}",
             )
-        if self.calibration_knots == 1:
-            raise self.error("calibration_knots", "must be 0 (none) or at least 2, got 1")
+        for name in ("calibration_knots", "pt_calibration_knots"):
+            if getattr(self, name) == 1:
+                raise self.error(name, "must be 0 (none) or at least 2, got 1")
         if self.width % self.heads != 0 or self.width % 2 != 0:
             raise self.error("width", f"must be even and divisible by heads={self.heads}")
         for name in ("feature_mean", "feature_std"):
@@ -190,6 +202,8 @@ class FlowDecoder(nn.Module):
         self.calibration = (
             ScalarCalibration(cfg.calibration_knots, NUM_TYPES) if cfg.calibration_knots else None
         )
+        k = cfg.pt_calibration_knots  # one map per (type, pT rank): group type * P + rank
+        self.pt_calibration = ScalarCalibration(k, NUM_TYPES * cfg.max_particles) if k else None
         self.register_buffer("feature_mean", torch.tensor(cfg.feature_mean), persistent=False)
         self.register_buffer("feature_std", torch.tensor(cfg.feature_std), persistent=False)
 
@@ -377,7 +391,7 @@ class FlowDecoder(nn.Module):
             x = self._integrate(x, cond, mask, steps, solver)
         finally:
             self.train(was_training)
-        return self._finish(x, mask, scalar), mask, scalar
+        return self._finish(x, mask, scalar, jet_type), mask, scalar
 
     @torch.no_grad()
     def _start(
@@ -398,15 +412,41 @@ class FlowDecoder(nn.Module):
         x = noise[:, :-1].reshape(b, p, 3) * mask[..., None]
         return x, cond, mask, scalar
 
-    def _finish(self, x: Tensor, mask: Tensor, scalar: Tensor) -> Tensor:
-        """Float64 coordinates of the ODE's end point (mass-projected if configured)."""
+    def _finish(self, x: Tensor, mask: Tensor, scalar: Tensor, jet_type: Tensor) -> Tensor:
+        """Float64 coordinates of the ODE's end point, pT-calibrated and mass-projected
+        if configured."""
         cfg = self.config
         coords = x.double() * self.feature_std.double() + self.feature_mean.double()
         coords = torch.where(mask[..., None], coords, torch.zeros((), dtype=torch.float64))
+        if self.pt_calibration is not None:
+            coords = self.calibrate_pt(coords, mask, jet_type)
         if cfg.project_mass:
             log_m = scalar.double() * cfg.scalar_std + cfg.scalar_mean
             coords = scale_to_log_mass(coords, mask, log_m)
         return coords
+
+    def calibrate_pt(self, coords: Tensor, mask: Tensor, jet_type: Tensor) -> Tensor:
+        """Relative coordinates with each particle's ``ln pt_rel`` mapped by its (type, rank).
+
+        The coordinates are first re-expressed relative to the particles' own sum (what
+        the map was fitted on), then each particle's ``ln pt_rel`` goes through the map
+        of its jet type and pT rank, and the result is re-expressed relative to the new
+        sum. Identity where no map was fitted (besides that re-expression).
+
+        Shapes:
+            coords ``[B, P, 3]`` float64, mask ``[B, P]``, jet_type ``[B]`` -> ``[B, P, 3]``.
+        """
+        if self.pt_calibration is None:
+            msg = "calibrate_pt: this decoder has no pT calibration (pt_calibration_knots=0)"
+            raise ValueError(msg)
+        keep = mask.to(torch.bool)
+        coords = relative_coordinates(to_four_vectors(coords, keep), keep)
+        rank, _ = ranked_log_pt(coords, keep)
+        group = jet_type.long().to(coords.device)[:, None] * self.config.max_particles + rank
+        mapped = self.pt_calibration(coords[..., 2].contiguous().reshape(-1), group.reshape(-1))
+        coords = torch.cat([coords[..., :2], mapped.reshape(rank.shape)[..., None]], -1)
+        coords = torch.where(keep[..., None], coords, torch.zeros((), dtype=coords.dtype))
+        return relative_coordinates(to_four_vectors(coords, keep), keep)
 
     @torch.no_grad()
     def trajectory(

@@ -13,8 +13,19 @@ import hypervae as hv
 from hypervae._config import ConfigError
 from hypervae.model import HyperVAE
 from hypervae.model.calibration import ScalarCalibration
-from hypervae.model.coordinates import relative_log_mass, scale_to_log_mass
-from hypervae.model.flow import fit_particle_masses, fit_scalar_calibration
+from hypervae.model.coordinates import (
+    ranked_log_pt,
+    relative_coordinates,
+    relative_log_mass,
+    scale_to_log_mass,
+    to_four_vectors,
+)
+from hypervae.model.flow import (
+    _ranked_log_pt,
+    fit_particle_masses,
+    fit_pt_calibration,
+    fit_scalar_calibration,
+)
 from hypervae.model.flow_decoder import FlowDecoderConfig
 from hypervae.model.masses import ParticleMasses
 
@@ -204,3 +215,57 @@ def test_the_calibration_target_is_the_massless_leading_sum_in_float64():
             max(math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0)) / math.hypot(px, py), 1e-4)
         )
         assert float(got[j]) == pytest.approx(want, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------- pT spectrum
+def test_ranks_put_padding_last_and_follow_a_slow_sort():
+    coords, mask = random_jets(20, seed=3)
+    rank, order = ranked_log_pt(coords, mask)
+    for b in range(20):
+        real = [i for i in range(30) if mask[b, i]]
+        slow = sorted(real, key=lambda i: -float(coords[b, i, 2]))
+        assert order[b, : len(real)].tolist() == slow
+        assert [int(rank[b, i]) for i in slow] == list(range(len(real)))
+        assert all(int(rank[b, i]) >= len(real) for i in range(30) if not mask[b, i])
+
+
+def test_pt_calibration_keeps_coordinates_relative_to_their_sum_and_is_equivariant():
+    model = flow_model()
+    flow = fit_pt_calibration(
+        model, hv.datasets.load_sample("t", split="val")[:300], knots=8, draws=300
+    ).particle_decoder.flow
+    coords, mask = random_jets(50, seed=4, width=0.1)
+    types = torch.full((50,), 2)
+    out = flow.calibrate_pt(coords[:, :8].clone(), mask[:, :8], types)
+    # relative to their own sum: azimuth and pT exactly; pseudorapidity to the sum's mass
+    # effect (a massive sum's pseudorapidity is not shifted by a common shift)
+    again = relative_coordinates(to_four_vectors(out, mask[:, :8]), mask[:, :8])
+    assert torch.allclose(again[..., 1:], out[..., 1:], atol=1e-10)
+    assert torch.allclose(again[..., 0], out[..., 0], atol=2e-3)
+    assert bool((out[~mask[:, :8]] == 0).all())
+    perm = torch.randperm(8)
+    permuted = flow.calibrate_pt(coords[:, :8][:, perm], mask[:, :8][:, perm], types)
+    assert torch.allclose(permuted, out[:, perm], atol=1e-12)
+    # an unfitted type is only re-expressed relative to its sum
+    plain = flow.calibrate_pt(coords[:, :8].clone(), mask[:, :8], torch.full((50,), 0))
+    expected = relative_coordinates(to_four_vectors(coords[:, :8], mask[:, :8]), mask[:, :8])
+    assert torch.allclose(plain[..., 1:], expected[..., 1:], atol=1e-10)
+    assert torch.allclose(plain[..., 0], expected[..., 0], atol=2e-3)
+
+
+def test_fitted_pt_calibration_moves_each_ranks_spectrum_to_the_real_one():
+    model = flow_model()
+    real = hv.datasets.load_sample("t", split="val")[:600]
+    calibrated = fit_pt_calibration(model, real, knots=16, draws=600, seed=1)
+    assert calibrated.particle_decoder.flow.pt_calibration.fitted.view(5, 8)[2].all()
+    assert model.particle_decoder.flow.pt_calibration is None  # the input is unchanged
+
+    def medians(jets):
+        groups, values = _ranked_log_pt(jets, 8)
+        return torch.stack([values[groups == 2 * 8 + r].median() for r in range(8)])
+
+    target = medians(real)
+    before = (medians(model.sample(600, jet_type="t", seed=9)) - target).abs()
+    after = (medians(calibrated.sample(600, jet_type="t", seed=9)) - target).abs()
+    assert float(before.max()) > 0.5  # the untrained model's spectrum is far off
+    assert float(after.max()) < 0.25 * float(before.max()), (before, after)
