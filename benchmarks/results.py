@@ -68,9 +68,17 @@ from hypervae._io import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs" / "results"
-SHIPPED = {"full": "hypervae-jets-30", "baseline": "hypervae-jets-30-baseline"}
-#: Generators judged by default: the shipped full model and the baseline.
-DEFAULT_MODELS = [SHIPPED["full"], f"baseline (no edges/hyperedges)={SHIPPED['baseline']}"]
+SHIPPED = {
+    "full": "hypervae-jets-30",
+    "baseline": "hypervae-jets-30-baseline",
+    "fast": "hypervae-jets-30-fast",
+}
+#: Generators judged by default: the shipped full model, its distilled copy, the baseline.
+DEFAULT_MODELS = [
+    SHIPPED["full"],
+    f"fast={SHIPPED['fast']}",
+    f"baseline (no edges/hyperedges)={SHIPPED['baseline']}",
+]
 TYPES = ("g", "q", "t", "w", "z")
 NAMES = {"g": "Gluon", "q": "Light-quark", "t": "Top-quark", "w": "W-boson", "z": "Z-boson"}
 #: |m^2| / E^2 beyond which a particle's negative m^2 is counted as unphysical
