@@ -66,4 +66,17 @@ def test_report_merges_runs_and_lists_every_command(results, tmp_path):
     assert list(merged["types"]) == ["g", "q", "w", "z"]  # in type order
     assert sorted(merged["types"]["g"]["generators"]) == ["x", "y"]
     assert (tmp_path / "results.md").read_text() == "page"
-    assert merged["throughput"]["hypervae"] == {"x": 1.0}  # the first run's rates only
+    assert merged["throughput"]["hypervae"] == {"x": 1.0}  # the first run's
+    # every run's rates, each to be shown beside its own Pythia
+    assert [r["hypervae"] for r in merged["throughput_runs"]] == [
+        {"x": 1.0},
+        {"x": 1.0},
+        {"y": 1.0},
+    ]
+    section = "\n".join(results._throughput_section(
+        [{"jet_type": "t", "n_jets": 5, "hypervae": {"a": 100.0}, "pythia": 20.0},
+         {"jet_type": "t", "n_jets": 5, "hypervae": {}, "pythia": None},
+         {"jet_type": "t", "n_jets": 5, "hypervae": {"b": 30.0}, "pythia": 10.0}]
+    ))  # fmt: skip
+    assert "| 1 | a | 100 | 20.0 | **5.0×** |" in section
+    assert "| 2 | b | 30 | 10.0 | **3.0×** |" in section
