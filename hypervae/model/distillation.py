@@ -207,15 +207,8 @@ def distill_flow_decoder(
         msg = f"trajectories: missing {missing} (use teacher_trajectories)"
         raise ValueError(msg)
     states = trajectories["states"]
-    if (
-        states.dim() != 4
-        or states.shape[1] < 2
-        or states.shape[2:]
-        != (
-            model.config.max_particles,
-            3,
-        )
-    ):
+    per_jet = (model.config.max_particles, 3)
+    if states.dim() != 4 or states.shape[1] < 2 or tuple(states.shape[2:]) != per_jet:
         msg = (
             f"trajectories['states']: expected [N, k + 1, {model.config.max_particles}, 3], "
             f"got {tuple(states.shape)}"
