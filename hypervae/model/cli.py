@@ -128,14 +128,12 @@ def distill_command(args: argparse.Namespace) -> int:
     """Runs ``hypervae distill``: teacher trajectories (cached in a file), then the student."""
     import time
 
-    import torch
     from safetensors.torch import load_file, save_file
 
     from .._io import atomic_write
     from .distillation import distill_flow_decoder, teacher_trajectories
     from .network import HyperVAE
 
-    torch.manual_seed(args.seed)
     model = HyperVAE.from_pretrained(args.model, device=args.device)
     start = time.perf_counter()
     file = Path(args.trajectories) if args.trajectories else None

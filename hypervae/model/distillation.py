@@ -106,7 +106,7 @@ def teacher_trajectories(
         ValueError: Not a flow-decoder model, an already distilled one, or bad counts
             (named).
     """
-    from .generation import _latent, _multiplicity, _randomness, _settings
+    from .generation import _draws, _multiplicity, _settings
 
     flow = _flow_of(model)
     _positive(n_jets=n_jets, steps=steps, batch_size=batch_size)
@@ -131,13 +131,8 @@ def teacher_trajectories(
     try:
         for lo in range(0, n_jets, batch_size):
             hi = min(lo + batch_size, n_jets)
-            shape = model.particle_decoder.noise_shape
-            rnd = _randomness(
-                seed, lo, hi, model.config.latent_dim, shape, model.config.max_particles
-            )
-            index = (settings.cdf[None, :] <= rnd["type"][:, None]).sum(-1)
-            types = settings.choices[index.clamp(max=len(settings.choices) - 1)]
-            z = _latent(model, types, rnd, settings).to(param.device, param.dtype)
+            rnd, types, z = _draws(model, settings, lo, hi)
+            z = z.to(param.device, param.dtype)
             out = model.decode(z, types.to(param.device))
             mult = _multiplicity(out.mult_logits, rnd["mult"]).to(param.device)
             path = flow.trajectory(

@@ -545,7 +545,8 @@ def fit_pt_calibration(
         gen.append(v)
     source_group, source = torch.cat(gen_group), torch.cat(gen)
     counts = torch.minimum(
-        torch.bincount(source_group, minlength=5 * p), torch.bincount(real_group, minlength=5 * p)
+        torch.bincount(source_group, minlength=len(JET_TYPES) * p),
+        torch.bincount(real_group, minlength=len(JET_TYPES) * p),
     )
     enough = counts >= knots
     use_source, use_real = enough[source_group], enough[real_group]

@@ -443,7 +443,7 @@ class FlowDecoder(nn.Module):
         coords = relative_coordinates(to_four_vectors(coords, keep), keep)
         rank, _ = ranked_log_pt(coords, keep)
         group = jet_type.long().to(coords.device)[:, None] * self.config.max_particles + rank
-        mapped = self.pt_calibration(coords[..., 2].contiguous().reshape(-1), group.reshape(-1))
+        mapped = self.pt_calibration(coords[..., 2].reshape(-1), group.reshape(-1))
         coords = torch.cat([coords[..., :2], mapped.reshape(rank.shape)[..., None]], -1)
         coords = torch.where(keep[..., None], coords, torch.zeros((), dtype=coords.dtype))
         return relative_coordinates(to_four_vectors(coords, keep), keep)

@@ -197,6 +197,21 @@ def _randomness(
     return {k: torch.cat(v) for k, v in parts.items()}
 
 
+def _draws(
+    model: HyperVAE, s: _Settings, lo: int, hi: int
+) -> tuple[dict[str, Tensor], Tensor, Tensor]:
+    """The random numbers, type codes and latent codes of jets ``lo..hi-1`` of the stream
+    of ``s.seed`` (what every consumer of the stream, sampling or distillation, starts from)."""
+    shape = model.particle_decoder.noise_shape
+    rnd = _randomness(s.seed, lo, hi, model.config.latent_dim, shape, model.config.max_particles)
+    if s.codes is not None:
+        types = s.codes.expand(hi - lo).clone()
+    else:
+        index = (s.cdf[None, :] <= rnd["type"][:, None]).sum(-1)
+        types = s.choices[index.clamp(max=len(s.choices) - 1)]
+    return rnd, types, _latent(model, types, rnd, s)
+
+
 def _latent(model: HyperVAE, types: Tensor, rnd: dict[str, Tensor], s: _Settings) -> Tensor:
     if s.learned:
         assert model.prior is not None
@@ -300,15 +315,7 @@ def _generate(model: HyperVAE, start: int, stop: int, s: _Settings) -> ak.Array:
     try:
         for lo in range(start, stop, s.batch_size):
             hi = min(lo + s.batch_size, stop)
-            shape = model.particle_decoder.noise_shape
-            p = model.config.max_particles
-            rnd = _randomness(s.seed, lo, hi, model.config.latent_dim, shape, p)
-            if s.codes is not None:
-                types = s.codes.expand(hi - lo).clone()
-            else:
-                index = (s.cdf[None, :] <= rnd["type"][:, None]).sum(-1)
-                types = s.choices[index.clamp(max=len(s.choices) - 1)]
-            z = _latent(model, types, rnd, s)
+            rnd, types, z = _draws(model, s, lo, hi)
             phi = (rnd["phi"] * 2 - 1) * torch.pi
             noise = rnd.get("noise")
             ode = {"steps": s.steps, "solver": s.solver}
