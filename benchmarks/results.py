@@ -14,7 +14,9 @@ Four sub-commands:
     Estimated at 1 h 40 min on 2 CPU cores one stage at a time (the published models were
     trained two stages at a time, about 70 min for the full model's three stages).
 ``ship``
-    Copies those two models into ``hypervae/pretrained/hypervae-jets-30[-baseline]``.
+    Copies the full slot model into ``hypervae/pretrained/hypervae-jets-30-slots`` (the
+    flow-decoder models are built on it and on the baseline's slot VAE by ``hypervae
+    train``, ``benchmarks/build_flow_model.py`` and ``hypervae distill``: docs/model.md).
 ``report``
     Writes ``docs/results.md`` again from ``runs/results/metrics.json`` (no measurement).
 ``evaluate`` (the default)
@@ -33,7 +35,7 @@ Four sub-commands:
 Generators are ``--model [LABEL=]NAME|DIR[:JSON]`` (repeatable): a shipped model name or
 a saved model directory, an optional label for the tables, and keyword arguments of
 ``HyperVAE.sample`` as a JSON object, for example
-``--model 'flow20=hypervae-jets-30:{"steps": 20, "solver": "midpoint"}'``.
+``--model 'flow10=hypervae-jets-30:{"steps": 10}'``.
 
 Usage:
     python benchmarks/results.py train      # CPU hours; resumable
@@ -72,6 +74,7 @@ SHIPPED = {
     "full": "hypervae-jets-30",
     "baseline": "hypervae-jets-30-baseline",
     "fast": "hypervae-jets-30-fast",
+    "slots": "hypervae-jets-30-slots",
 }
 #: Generators judged by default: the shipped full model, its distilled copy, the baseline.
 DEFAULT_MODELS = [
@@ -147,13 +150,13 @@ def fit_prior(save: Path, data: Path) -> Path:
 
 
 def ship(args: argparse.Namespace) -> None:  # noqa: ARG001 - one signature per command
-    for name, shipped in (("full3", SHIPPED["full"]), ("baseline3", SHIPPED["baseline"])):
-        target = ROOT / "hypervae" / "pretrained" / shipped
-        target.mkdir(parents=True, exist_ok=True)
-        for file in ("config.json", "model.safetensors", "run.json"):
-            shutil.copy(RUNS / name / "model" / file, target / file)
-            (target / file).chmod(0o644)  # package data readable by every user
-        print(f"shipped {RUNS / name / 'model'} as {shipped}")
+    target = ROOT / "hypervae" / "pretrained" / SHIPPED["slots"]
+    target.mkdir(parents=True, exist_ok=True)
+    for file in ("config.json", "model.safetensors", "run.json"):
+        shutil.copy(RUNS / "full3" / "model" / file, target / file)
+        (target / file).chmod(0o644)  # package data readable by every user
+    print(f"shipped {RUNS / 'full3' / 'model'} as {SHIPPED['slots']}")
+    print(f"the baseline's slot VAE: {RUNS / 'baseline3' / 'model'} (not shipped; docs/model.md)")
 
 
 # ---------------------------------------------------------------------------- data
