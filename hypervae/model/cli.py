@@ -170,11 +170,12 @@ def distill_command(args: argparse.Namespace) -> int:
     student, history = distill_flow_decoder(
         model, paths, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         ema_decay=args.ema_decay, seed=args.seed, progress=not args.quiet,
+        rollout=args.rollout,
     )  # fmt: skip
     out = student.save_pretrained(args.output)
     report: dict[str, Any] = {
         "settings": {**settings, "epochs": args.epochs, "batch_size": args.batch_size,
-                     "lr": args.lr, "ema_decay": args.ema_decay},
+                     "lr": args.lr, "ema_decay": args.ema_decay, "rollout": args.rollout},
         "history": history,
         "seconds": {"trajectories": round(generated, 1),
                     "distillation": round(time.perf_counter() - start - generated, 1)},
@@ -282,6 +283,11 @@ def register(subparsers: Any) -> None:
     dis.add_argument("--batch-size-teacher", type=_positive_int, default=1000)
     dis.add_argument("--lr", type=_positive_float, default=3e-4)
     dis.add_argument("--ema-decay", type=float, default=0.999)
+    dis.add_argument(
+        "--rollout",
+        action="store_true",
+        help="train each segment from the student's own Euler state (not the teacher's)",
+    )
     dis.add_argument("--seed", type=seed_int, default=0)
     dis.add_argument("--device", default="cpu", help="device: cpu, cuda, cuda:N or auto")
     dis.add_argument("--quiet", action="store_true", help="no progress bars")

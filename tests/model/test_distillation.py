@@ -75,6 +75,10 @@ def test_the_student_beats_the_teachers_own_few_step_euler_and_changes_only_the_
             end = flow._integrate(held["states"][:, 0], cond, mask, 2, "euler")
         errors.append(float((end - held["states"][:, -1])[mask].pow(2).sum(-1).mean()))
     assert errors[1] < 0.5 * errors[0], errors
+    # val_end is that end-point error (held-out paths = the validation split), for the
+    # teacher at epoch 0 and for the EMA weights of the epoch kept
+    assert history[0]["teacher_val_end"] == pytest.approx(errors[0], rel=1e-4)
+    assert min(h["val_end"] for h in history) == pytest.approx(errors[1], rel=1e-4)
     assert student.config.flow.distilled_steps == 2
     assert (student.config.flow.steps, student.config.flow.solver) == (2, "euler")
     before, after = model.state_dict(), student.state_dict()
@@ -85,6 +89,30 @@ def test_the_student_beats_the_teachers_own_few_step_euler_and_changes_only_the_
     # the teacher is untouched and still samples with any settings
     assert model.config.flow.distilled_steps == 0
     assert len(model.sample(3, seed=0, steps=3, solver="heun")) == 3
+
+
+def test_rollout_equals_teacher_forcing_for_one_step_and_differs_for_more():
+    model = teacher()
+    kw = {"epochs": 2, "batch_size": 32, "lr": 3e-3, "val_fraction": 0.2, "progress": False}
+    one = teacher_trajectories(model, 160, steps=1, teacher_steps=4, seed=0, progress=False)
+    forced, h_forced = distill_flow_decoder(model, one, **kw)
+    own, h_own = distill_flow_decoder(model, one, rollout=True, **kw)
+    assert h_forced == h_own  # one segment: the student's start is the teacher's
+    assert all(
+        torch.equal(a, b) for a, b in zip(forced.parameters(), own.parameters(), strict=True)
+    )
+    # with one unit step the end-point error is the loss itself
+    assert h_own[-1]["val_end"] == pytest.approx(h_own[-1]["val"], rel=1e-5)
+    two = teacher_trajectories(model, 600, steps=2, teacher_steps=8, seed=0, progress=False)
+    kw["epochs"] = 6
+    forced, h_forced = distill_flow_decoder(model, two, **kw)
+    own, h_own = distill_flow_decoder(model, two, rollout=True, **kw)
+    assert h_own[0]["teacher_val_end"] == pytest.approx(h_forced[0]["teacher_val_end"])
+    assert h_own[0]["teacher_val"] != pytest.approx(h_forced[0]["teacher_val"])
+    assert min(h["val_end"] for h in h_own) < 0.5 * h_own[0]["teacher_val_end"]
+    assert not all(
+        torch.equal(a, b) for a, b in zip(forced.parameters(), own.parameters(), strict=True)
+    )
 
 
 def test_a_distilled_model_round_trips_and_refuses_other_ode_settings(tmp_path):
