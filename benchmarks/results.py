@@ -795,6 +795,7 @@ def _type_section(t: str, per: dict[str, Any], real_name: str) -> list[str]:
             + " | ".join(f"{_get(ratios, k):.2f}" for k, _ in OBSERVABLES)
             + " |"
         )
+    lines += _efp_section(rows)
     first = next(iter(per["generators"]))
     lines += [
         "",
@@ -805,6 +806,40 @@ def _type_section(t: str, per: dict[str, Any], real_name: str) -> list[str]:
         f"![{t} multiplicity](results/{t}_multiplicity.png)",
         "",
     ]
+    return lines
+
+
+def _graph_name(graph: tuple[tuple[int, int], ...]) -> str:
+    """``01·01·02·03``: a multigraph as its edges (vertex pairs, repeated per edge)."""
+    return "·".join(f"{a}{b}" for a, b in graph)
+
+
+def _efp_section(rows: dict[str, Any]) -> list[str]:
+    """W1EFP graph by graph (its mean is the W1EFP column), each row's ratio to the floor's.
+
+    Rows without ``per_efp`` (results of older runs) are left out; no table without a floor.
+    """
+    from hypervae.evaluation.efp import W1EFP_GRAPHS
+
+    floor = rows["truth floor"]["jetnet"]["w1efp"].get("per_efp")
+    if not floor:
+        return []
+    refs = [floor_reference(e) for e in floor]
+    lines = [
+        "",
+        "W1EFP graph by graph (×1e-5; the graphs' edges as vertex pairs, β = 1; the W1EFP "
+        "column is their mean), each generator's as its ratio to the floor's:",
+        "",
+        "| | " + " | ".join(f"`{_graph_name(g)}`" for g in W1EFP_GRAPHS) + " |",
+        "|---" * (len(W1EFP_GRAPHS) + 1) + "|",
+        "| truth floor | " + " | ".join(_fmt(e) for e in floor) + " |",
+    ]
+    for label, row in rows.items():
+        per = row["jetnet"]["w1efp"].get("per_efp")
+        if label == "truth floor" or not per:
+            continue
+        ratios = [_value(e)[0] / ref for e, ref in zip(per, refs, strict=True)]
+        lines.append(f"| {label}, ×floor | " + " | ".join(_times(r) for r in ratios) + " |")
     return lines
 
 
