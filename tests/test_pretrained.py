@@ -115,8 +115,10 @@ def test_the_fast_model_is_the_default_one_distilled_jet_by_jet():
     # only the velocity field, and the pT calibration fitted on each model's own jets
     own = ("particle_decoder.flow.velocity.", "particle_decoder.flow.pt_calibration.")
     assert all(k.startswith(own) for k in changed), changed
-    with pytest.raises(ValueError, match="distilled for 3 Euler steps"):
+    with pytest.raises(ValueError, match="distilled for 3 Euler steps") as info:
         fast.sample(5, steps=20)
+    assert "the model it was distilled from, 'hypervae-jets-30'," in str(info.value)
+    assert fast.config.flow.distilled_from == "hypervae-jets-30"
 
     def lead_share_and_girth(jets):
         p = jets.particles

@@ -132,6 +132,7 @@ def distill_command(args: argparse.Namespace) -> int:
 
     from .._io import atomic_write
     from .distillation import distill_flow_decoder, teacher_trajectories
+    from .flow import _with_flow_settings
     from .network import HyperVAE
 
     model = HyperVAE.from_pretrained(args.model, device=args.device)
@@ -172,6 +173,7 @@ def distill_command(args: argparse.Namespace) -> int:
         ema_decay=args.ema_decay, seed=args.seed, progress=not args.quiet,
         rollout=args.rollout,
     )  # fmt: skip
+    student, _ = _with_flow_settings(student, None, distilled_from=str(args.model))
     out = student.save_pretrained(args.output)
     report: dict[str, Any] = {
         "settings": {**settings, "epochs": args.epochs, "batch_size": args.batch_size,

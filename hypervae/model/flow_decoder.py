@@ -102,6 +102,10 @@ class FlowDecoderConfig(Config):
             ``k >= 1`` for a field distilled for exactly ``k`` Euler steps
             (:func:`~hypervae.model.distillation.distill_flow_decoder`): ``steps`` must be
             ``k`` and ``solver`` ``"euler"``, and sampling refuses other settings.
+        distilled_from: For a distilled decoder, the model it was distilled from (a
+            shipped model's name or a directory, as given to ``hypervae distill``): the
+            model that integrates any steps and solver, named by the refusal. Empty if
+            unknown.
     """
 
     latent_dim: int = bounded(16, ge=1)
@@ -123,6 +127,7 @@ class FlowDecoderConfig(Config):
     mass_categories: int = bounded(0, ge=0)
     pt_calibration_knots: int = bounded(0, ge=0)
     distilled_steps: int = bounded(0, ge=0)
+    distilled_from: str = ""
 
     def validate(self) -> None:
         if self.distilled_steps and (self.steps, self.solver) != (self.distilled_steps, "euler"):
@@ -239,9 +244,14 @@ class FlowDecoder(nn.Module):
             msg = (
                 f"steps={steps}, solver={solver!r}: this decoder was distilled for "
                 f"{cfg.distilled_steps} Euler steps and gives faithful jets only with them "
-                "(leave steps and solver unset); the undistilled model it was distilled "
-                "from integrates any steps and solver (for the shipped "
-                "hypervae-jets-30-fast: hypervae-jets-30)"
+                "(leave steps and solver unset); "
+                + (
+                    f"the model it was distilled from, {cfg.distilled_from!r}, integrates "
+                    "any steps and solver"
+                    if cfg.distilled_from
+                    else "the undistilled model it was distilled from integrates any steps "
+                    "and solver"
+                )
             )
             raise ValueError(msg)
         return steps, solver

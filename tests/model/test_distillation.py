@@ -127,8 +127,9 @@ def test_a_distilled_model_round_trips_and_refuses_other_ode_settings(tmp_path):
     assert again.particles.pt.to_list() == jets.particles.pt.to_list()
     assert len(loaded.sample(4, seed=0, steps=2, solver="euler")) == 4
     for kwargs in ({"steps": 20}, {"solver": "midpoint"}, {"steps": 1, "solver": "euler"}):
-        with pytest.raises(ValueError, match="distilled for 2 Euler steps"):
+        with pytest.raises(ValueError, match="distilled for 2 Euler steps") as info:
             loaded.sample(4, seed=0, **kwargs)
+        assert "undistilled model it was distilled from" in str(info.value)  # unrecorded
     with pytest.raises(ValueError, match="already distilled"):
         teacher_trajectories(loaded, 8, progress=False)
 
@@ -175,6 +176,11 @@ def test_the_distill_command_caches_trajectories_and_writes_a_complete_model(tmp
     written = json.loads((out / "run.json").read_text())
     assert written["model"]["flow"]["distilled_steps"] == 2
     assert written["distill"]["jets"] == 40
+    # the teacher is recorded, and the refusal of other steps names it
+    assert student.config.flow.distilled_from == str(teacher_dir)
+    assert written["model"]["flow"]["distilled_from"] == str(teacher_dir)
+    with pytest.raises(ValueError, match=f"distilled from, '{teacher_dir}', integrates"):
+        student.sample(2, steps=5)
     report = json.loads((out / "distill.json").read_text())
     assert report["history"][0]["teacher_val"] > 0
     # trajectories of other settings are refused, naming the file
