@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 import types
@@ -151,7 +152,11 @@ def main() -> None:
     )
 
     sets, _ = load_sets(args.eval_dir, args.types, allow_small=False)
-    out: dict[str, Any] = {"command": " ".join(sys.argv), "model": args.model, "types": {}}
+    out: dict[str, Any] = {
+        "command": shlex.join(["python", *sys.argv]),
+        "model": args.model,
+        "types": {},
+    }
     header = " ".join(f"{k:>6}" for k in METRICS) + "   W1EFP by graph"
     for t, (ev, floor_jets) in sets.items():
         floor = hv.evaluation.evaluate(ev, floor_jets, eec_n=())

@@ -99,3 +99,18 @@ def test_efp_section_gives_each_graph_its_ratio_to_the_floor(results):
     assert "| gen, ×floor | 1.5× | 4.0× | 1.0× | 0.5× | 2.0× |" in lines
     assert not any(line.startswith("| old") for line in lines)
     assert results._efp_section({"truth floor": old, "gen": gen}) == []
+
+
+def test_eec_section_renders_each_type_and_generator(results):
+    def row(w1, ratio, quartiles):
+        entry = {"w1": w1, "floor_ratio": ratio, "rl_quantile_ratios": quartiles}
+        return {"eec2": entry, "eec3": dict(entry, w1=2 * w1)}
+
+    eec = {"command": "python benchmarks/eec_fidelity.py --types g",
+           "types": {"g": {"floor": row(0.01, 1.0, [1.0, 0.99, 1.01]),
+                           "default": row(0.0984, 8.7, [1.06, 1.19, 1.18])}}}  # fmt: skip
+    lines = results._eec_section(eec)
+    assert "| g | truth floor | 10.0 | 1.00 / 0.99 / 1.01 | 20.0 | 1.00 / 0.99 / 1.01 |" in lines
+    assert "| g | default | 98.4 (8.7×) | 1.06 / 1.19 / 1.18 | 196.8 (8.7×) |" in "\n".join(lines)
+    assert "`python benchmarks/eec_fidelity.py --types g`" in "\n".join(lines)
+    assert results._eec_section(None) == []
