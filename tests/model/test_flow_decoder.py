@@ -47,6 +47,7 @@ def _jets(b: int = 5, seed: int = 0) -> tuple[torch.Tensor, ...]:
         ({"velocity": "mlp"}, "velocity"),
         ({"width": 10, "heads": 4}, "width"),
         ({"feature_std": (1.0, 0.0, 1.0)}, "feature_std"),
+        ({"time_power": 0.0}, "time_power"),
     ],
 )
 def test_config_refuses_bad_values_naming_the_field(changes, field):
@@ -81,6 +82,23 @@ def test_loss_ignores_padding_even_with_nan():
     dirty = dec.loss(z, jet_type, dirty_x, mask, torch.Generator().manual_seed(3))
     for key in clean:
         assert dirty[key].item() == clean[key].item(), key
+
+
+def test_time_power_moves_the_flow_times_toward_the_data_end():
+    z, jet_type, x, mask = _jets(b=64, seed=4)
+    times = {}
+    for power in (1.0, 3.0):
+        dec = _decoder(time_power=power).train()
+
+        def spy(module, args, power=power):
+            times[power] = args[1].detach().clone()  # forward(xt, t, cond, keep)
+
+        handle = dec.velocity.register_forward_pre_hook(spy)
+        dec.loss(z, jet_type, x, mask, torch.Generator().manual_seed(5))
+        handle.remove()
+    # the same uniform draws u, mapped to t = 1 - (1 - u) ** power
+    torch.testing.assert_close(times[3.0], 1.0 - (1.0 - times[1.0]) ** 3, rtol=0, atol=1e-6)
+    assert float(times[3.0].mean()) > float(times[1.0].mean()) + 0.1
 
 
 def test_loss_refuses_unknown_jet_type_naming_the_jet():
