@@ -254,9 +254,8 @@ def distill_flow_decoder(
             cond = flow._condition(z, flow.type_embedding(types), scalar, mult)
         return x, cond, mask
 
-    def loss_of(index: Tensor, own: bool) -> Tensor:
-        x, cond, mask = inputs(index)
-        b = len(index)
+    def loss_of(x: Tensor, cond: Tensor, mask: Tensor, own: bool) -> Tensor:
+        b = x.shape[0]
         if not own:  # teacher forcing: all k segments in one batch
             starts = x[:, :-1].reshape(b * k, *x.shape[2:])
             ends = x[:, 1:].reshape(b * k, *x.shape[2:])
@@ -272,9 +271,8 @@ def distill_flow_decoder(
         return total / k
 
     @torch.no_grad()
-    def end_error(index: Tensor) -> Tensor:
+    def end_error(x: Tensor, cond: Tensor, mask: Tensor) -> Tensor:
         """Mean squared distance per real particle of the student's k-step end point."""
-        x, cond, mask = inputs(index)
         end = flow._integrate(x[:, 0], cond, mask, k, "euler")  # what sampling does
         return _masked_squared_error(end, x[:, -1], mask[..., None])
 
@@ -283,10 +281,13 @@ def distill_flow_decoder(
         if not n_val:
             return float("nan"), float("nan")
         field.eval()
-        chunks = [val_idx[i : i + 1024] for i in range(0, n_val, 1024)]
-        loss = sum(float(loss_of(c, rollout)) * len(c) for c in chunks) / n_val
-        end = sum(float(end_error(c)) * len(c) for c in chunks) / n_val
-        return loss, end
+        loss = end = 0.0
+        for i in range(0, n_val, 1024):
+            chunk = inputs(val_idx[i : i + 1024])
+            size = chunk[0].shape[0]
+            loss += float(loss_of(*chunk, rollout)) * size
+            end += float(end_error(*chunk)) * size
+        return loss / n_val, end / n_val
 
     history: list[dict[str, float]] = []
     teacher_val, teacher_end = validate()
@@ -301,7 +302,7 @@ def distill_flow_decoder(
             for i in range(0, len(order), batch_size):
                 for group in optimiser.param_groups:
                     group["lr"] = lr * warmup_cosine(step, warmup, total, 0.01)
-                loss = loss_of(order[i : i + batch_size], rollout)
+                loss = loss_of(*inputs(order[i : i + batch_size]), rollout)
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(field.parameters(), 1.0)

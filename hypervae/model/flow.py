@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from ..datasets.jets import JET_TYPES
+from .calibration import ScalarCalibration
 from .config import HyperVAEConfig
 from .coordinates import relative_coordinates, to_four_vectors
 from .flow_decoder import SOLVERS, FlowDecoder
@@ -543,15 +544,29 @@ def fit_pt_calibration(
         g, v = _ranked_log_pt(sampled, p)
         gen_group.append(g)
         gen.append(v)
-    source_group, source = torch.cat(gen_group), torch.cat(gen)
-    counts = torch.minimum(
-        torch.bincount(source_group, minlength=len(JET_TYPES) * p),
-        torch.bincount(real_group, minlength=len(JET_TYPES) * p),
-    )
-    enough = counts >= knots
-    use_source, use_real = enough[source_group], enough[real_group]
     assert decoder.flow.pt_calibration is not None
-    decoder.flow.pt_calibration.fit(
-        source_group[use_source], source[use_source], real_group[use_real], real[use_real]
+    _fit_where_populated(
+        decoder.flow.pt_calibration, torch.cat(gen_group), torch.cat(gen), real_group, real
     )
     return out.train(model.training)
+
+
+def _fit_where_populated(
+    calibration: ScalarCalibration,
+    source_group: Tensor,
+    source: Tensor,
+    target_group: Tensor,
+    target: Tensor,
+) -> Tensor:
+    """Fits ``calibration`` on the groups with at least its ``knots`` values on both sides;
+    the others stay unmapped. Returns the ``fitted`` flags."""
+    groups = calibration.fitted.shape[0]
+    counts = torch.minimum(
+        torch.bincount(source_group, minlength=groups),
+        torch.bincount(target_group, minlength=groups),
+    )
+    enough = counts >= calibration.knots
+    use_source, use_target = enough[source_group], enough[target_group]
+    return calibration.fit(
+        source_group[use_source], source[use_source], target_group[use_target], target[use_target]
+    )

@@ -246,17 +246,15 @@ class FlowDecoder(nn.Module):
             raise ValueError(msg)
         assert isinstance(solver, str)
         if cfg.distilled_steps and (steps, solver) != (cfg.distilled_steps, "euler"):
+            teacher = (
+                f"the model it was distilled from, {cfg.distilled_from!r},"
+                if cfg.distilled_from
+                else "the undistilled model it was distilled from"
+            )
             msg = (
                 f"steps={steps}, solver={solver!r}: this decoder was distilled for "
                 f"{cfg.distilled_steps} Euler steps and gives faithful jets only with them "
-                "(leave steps and solver unset); "
-                + (
-                    f"the model it was distilled from, {cfg.distilled_from!r}, integrates "
-                    "any steps and solver"
-                    if cfg.distilled_from
-                    else "the undistilled model it was distilled from integrates any steps "
-                    "and solver"
-                )
+                f"(leave steps and solver unset); {teacher} integrates any steps and solver"
             )
             raise ValueError(msg)
         return steps, solver
