@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -45,11 +46,11 @@ from hypervae.model.coordinates import (
     scale_to_log_mass,
     to_four_vectors,
 )
-from hypervae.model.flow import _kept_coordinates
+from hypervae.model.flow import _fit_where_populated, _kept_coordinates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_flow_model import tagger_jets
-from results import DEFAULT_EVAL_DIR, METRICS, as_jets, floor_reference, load_sets
+from results import DEFAULT_EVAL_DIR, METRICS, _value, as_jets, floor_reference, load_sets
 
 TYPES = "gqtwz"
 
@@ -125,27 +126,13 @@ def main() -> None:
     if args.extra_jets:
         real.append(tagger_jets(args.extra_jets))
     real = ak.concatenate([r[["particles", "jet_type"]] for r in real])
-    real = real[
-        torch.isin(
-            torch.from_numpy(ak.to_numpy(real.jet_type).astype("int64")), torch.tensor(codes)
-        ).numpy()
-    ]
+    real = real[np.isin(ak.to_numpy(real.jet_type), codes)]
     real_group, real_value = ranked_log_dr(real, p)
 
     cal = ScalarCalibration(args.knots, len(TYPES) * p)
     gen = [ranked_log_dr(model.sample(args.draws, jet_type=c, seed=100 + c), p) for c in codes]
     gen_group, gen_value = torch.cat([g for g, _ in gen]), torch.cat([v for _, v in gen])
-    counts = torch.minimum(
-        torch.bincount(gen_group, minlength=len(TYPES) * p),
-        torch.bincount(real_group, minlength=len(TYPES) * p),
-    )
-    enough = counts >= args.knots
-    cal.fit(
-        gen_group[enough[gen_group]],
-        gen_value[enough[gen_group]],
-        real_group[enough[real_group]],
-        real_value[enough[real_group]],
-    )
+    _fit_where_populated(cal, gen_group, gen_value, real_group, real_value)
     print(
         f"fitted on {len(real):,} real jets: ranks mapped per type",
         cal.fitted.view(len(TYPES), p).sum(1).tolist(),
@@ -166,7 +153,7 @@ def main() -> None:
             patch(model, cal, where)
             jets = as_jets(model.sample(len(ev), jet_type=t, seed=args.seed, batch_size=1000))
             m = hv.evaluation.evaluate(ev, jets, eec_n=())
-            ratios = {k: _first(m[k]) / floor_reference(floor[k]) for k in METRICS}
+            ratios = {k: _value(m[k])[0] / floor_reference(floor[k]) for k in METRICS}
             graphs = [
                 e["mean"] / floor_reference(f)
                 for e, f in zip(m["w1efp"]["per_efp"], floor["w1efp"]["per_efp"], strict=True)
@@ -178,10 +165,6 @@ def main() -> None:
     if args.output:
         args.output.write_text(json.dumps(out, indent=1) + "\n")
         print(f"wrote {args.output}")
-
-
-def _first(entry: dict[str, Any]) -> float:
-    return float(entry["mean"] if "mean" in entry else entry["value"])
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from hypervae.evaluation.metrics import w1_eec
 from hypervae.physics.eec import DEFAULT_RANGE, bin_edges
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import DEFAULT_EVAL_DIR, as_jets, build_generator, load_sets
+from results import DEFAULT_EVAL_DIR, as_jets, build_generator, floor_reference, load_sets
 
 QUANTILES = (0.25, 0.5, 0.75)
 
@@ -97,11 +97,11 @@ def main() -> None:
                     "rl_quantiles": q,
                     "rl_quantile_ratios": [a / b for a, b in zip(q, real_q, strict=True)],
                 }
-        for row in rows.values():
-            for n in (2, 3):
-                row[f"eec{n}"]["floor_ratio"] = row[f"eec{n}"]["w1"] / max(
-                    rows["floor"][f"eec{n}"]["w1"], rows["floor"][f"eec{n}"]["w1_std"]
-                )
+        for n in (2, 3):
+            floor = rows["floor"][f"eec{n}"]
+            ref = floor_reference({"mean": floor["w1"], "std": floor["w1_std"]})
+            for row in rows.values():
+                row[f"eec{n}"]["floor_ratio"] = row[f"eec{n}"]["w1"] / ref
         out["types"][t] = rows
         print(
             f"\n{t} ({len(ev):,} eval jets): W1 in ln R_L x1e-3 (ratio to floor); R_L quartiles / real"

@@ -87,7 +87,7 @@ def test_efp_section_gives_each_graph_its_ratio_to_the_floor(results):
         return {"jetnet": {"w1efp": {"per_efp": [
             {"mean": m, "std": std, "scale": 1e-5} for m in means]}}}  # fmt: skip
 
-    floor = entry(2e-5, 1e-5, 4e-5, 1e-5, 5e-5, std=0.5e-5)
+    floor = entry(2e-5, 1e-5, 4e-5, 0.2e-5, 5e-5, std=0.5e-5)  # 4th: error > value
     gen = entry(3e-5, 4e-5, 4e-5, 0.5e-5, 10e-5)
     old = {"jetnet": {"w1efp": {"mean": 1e-5, "std": 0.0}}}  # a run before per_efp
     lines = results._efp_section({"truth floor": floor, "gen": gen, "old": old})
@@ -95,8 +95,9 @@ def test_efp_section_gives_each_graph_its_ratio_to_the_floor(results):
     assert header.count("`") == 10  # five graphs
     assert "`01·02·03·12`" in header  # the triangle with a pendant edge
     assert "| truth floor | 2.00 ± 0.50 | 1.00 ± 0.50 |" in "\n".join(lines)
-    # ratios to the floor graph by graph: 3/2, 4/1, 4/4, 0.5/1, 10/5
-    assert "| gen, ×floor | 1.5× | 4.0× | 1.0× | 0.5× | 2.0× |" in lines
+    # ratios to the floor graph by graph: 3/2, 4/1, 4/4, 10/5, and 0.5/0.5 where the
+    # floor's error (0.5) exceeds its value (0.2): results.py's floor_reference
+    assert "| gen, ×floor | 1.5× | 4.0× | 1.0× | 1.0× | 2.0× |" in lines
     assert not any(line.startswith("| old") for line in lines)
     assert results._efp_section({"truth floor": old, "gen": gen}) == []
 
